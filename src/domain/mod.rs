@@ -1,0 +1,7 @@
+//! The platform-neutral core: the model, the command grammar, schedule math,
+//! the reply model and the built-in content. Pure: imports none of axum, sqlx
+//! or reqwest, and never reads the clock (callers pass `now`).
+
+pub mod command;
+pub mod model;
+pub mod reply;
