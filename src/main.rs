@@ -1,1 +1,67 @@
-fn main() {}
+//! The `oneonone` binary: parses the subcommand and hands over to the library.
+
+use clap::{Parser, Subcommand};
+use oneonone::{app, clock::Clock, config::RawConfig, console, store::Db, telemetry};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "oneonone", version, about = "Slack and Teams bot for good 1:1 meetings")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the HTTP service (Slack webhooks, health).
+    Serve {
+        #[command(flatten)]
+        config: RawConfig,
+    },
+    /// Apply the database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        config: RawConfig,
+    },
+    /// A local playground: type commands, see the replies. No chat workspace needed.
+    Console(console::ConsoleArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Cmd::Serve { config } => {
+            let config = config.into_config()?;
+            telemetry::init(config.log_format);
+            let app = app::App::build(config, Clock::system()).await?;
+            app.run_until_stopped(app::shutdown_signal()).await
+        }
+        Cmd::Migrate { config } => {
+            let url = config.database_url()?;
+            telemetry::init(config.log_format()?);
+            let db = Db::connect(&url).await?;
+            db.migrate().await?;
+            tracing::info!(db.engine = db.engine(), "migrations applied");
+            db.close().await;
+            Ok(())
+        }
+        Cmd::Console(args) => console::run(args).await,
+    }
+}

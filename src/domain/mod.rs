@@ -3,5 +3,8 @@
 //! or reqwest, and never reads the clock (callers pass `now`).
 
 pub mod command;
+pub mod content;
+pub mod grammar;
 pub mod model;
 pub mod reply;
+pub mod schedule;

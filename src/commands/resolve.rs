@@ -1,0 +1,385 @@
+//! Finding things for a command: the caller, the person they named, the 1:1
+//! they mean, and the meeting a command acts on (materialized from the
+//! cadence on first use, idempotently).
+
+use super::{Ctx, Fail, Res, oops};
+use crate::domain::command::PersonRef;
+use crate::domain::content;
+use crate::domain::model::{Category, Meeting, MeetingState, Person, Profile, Series, SeriesState, Workspace};
+use crate::domain::reply::{Button, Reply, Text};
+use crate::domain::schedule;
+use chrono::{DateTime, Duration, Utc};
+use std::future::Future;
+use std::pin::Pin;
+
+/// The verified caller.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub workspace: Workspace,
+    pub person: Person,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("directory lookup failed: {0}")]
+pub struct DirectoryError(pub String);
+
+pub type DirectoryFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<Profile>, DirectoryError>> + Send + 'a>>;
+
+/// The platform's user directory: Slack `users.info`, the Teams roster, the
+/// console's names. A seam so the command layer never imports an adapter.
+pub trait Directory: Send + Sync {
+    /// The profile of `external_id`, or `None` if the platform has no such user.
+    fn profile<'a>(&'a self, workspace: &'a Workspace, external_id: &'a str) -> DirectoryFuture<'a>;
+}
+
+/// How long a fetched profile is trusted before it is fetched again.
+const PROFILE_TTL_HOURS: i64 = 24;
+
+/// Finds the person with this platform id, creating or refreshing them from
+/// the directory when unknown or stale. A directory outage never blocks a
+/// command: a known person is used as stored, an unknown one is created with
+/// `fallback_name` and refreshed on a later call.
+pub async fn resolve_actor(
+    ctx: &Ctx<'_>,
+    workspace: &Workspace,
+    external_id: &str,
+    fallback_name: &str,
+) -> Result<Person, super::CommandError> {
+    match person_by_platform_id(ctx, workspace, external_id, fallback_name).await {
+        Ok(p) => Ok(p),
+        Err(Fail::Internal(e)) => Err(e),
+        // The caller themselves cannot be "not found": the platform vouched for them.
+        Err(Fail::User(_)) => Ok(ctx.db.ensure_person(workspace.id, external_id, fallback_name).await?),
+    }
+}
+
+pub(crate) async fn person_by_platform_id(
+    ctx: &Ctx<'_>,
+    workspace: &Workspace,
+    external_id: &str,
+    fallback_name: &str,
+) -> Res<Person> {
+    let known = ctx.db.person_by_external(workspace.id, external_id).await?;
+    let fresh = known.as_ref().is_some_and(|p| {
+        p.profile_refreshed_at.is_some_and(|t| ctx.now - t < Duration::hours(PROFILE_TTL_HOURS))
+    });
+    if fresh {
+        if let Some(p) = known {
+            return Ok(p);
+        }
+    }
+    match ctx.directory.profile(workspace, external_id).await {
+        Ok(Some(profile)) => Ok(ctx.db.upsert_profile(workspace.id, &profile, ctx.now).await?),
+        Ok(None) => match known {
+            Some(p) => Ok(p),
+            None => oops(
+                Text::new()
+                    .plain("I couldn't find ")
+                    .user(external_id.to_string())
+                    .plain(" in this workspace."),
+            ),
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "directory lookup failed; using what we know");
+            match known {
+                Some(p) => Ok(p),
+                None => Ok(ctx.db.ensure_person(workspace.id, external_id, fallback_name).await?),
+            }
+        }
+    }
+}
+
+/// Resolves `@person` for commands that may name anyone in the workspace
+/// (`setup`, `request`). A name or e-mail must match exactly one known person.
+pub(crate) async fn resolve_anyone(ctx: &Ctx<'_>, actor: &Actor, r: &PersonRef) -> Res<Person> {
+    let person = match r {
+        PersonRef::Mention(id) => person_by_platform_id(ctx, &actor.workspace, id, id).await?,
+        PersonRef::Email(email) => {
+            one_of(ctx.db.people_by_email(actor.workspace.id, email).await?, email, "with the e-mail")?
+        }
+        PersonRef::Name(name) => {
+            // Prefer the caller's partners, so a common name still works for them.
+            let partners = partners_named(ctx, actor, name).await?;
+            if partners.len() == 1 {
+                partners.into_iter().next().map(|(_, p)| p).ok_or_else(|| unreachable_user())?
+            } else {
+                one_of(ctx.db.people_by_name(actor.workspace.id, name).await?, name, "named")?
+            }
+        }
+    };
+    if person.id == actor.person.id {
+        return oops("That's you! A 1:1 needs two people — mention your report instead.");
+    }
+    Ok(person)
+}
+
+fn unreachable_user() -> Fail {
+    Fail::User(Reply::text("I couldn't work out who you meant."))
+}
+
+fn one_of(mut people: Vec<Person>, typed: &str, how: &str) -> Res<Person> {
+    match people.len() {
+        1 => Ok(people.remove(0)),
+        0 => oops(
+            Text::new()
+                .plain(format!("I don't know anyone {how} "))
+                .bold_user(typed.to_string())
+                .plain(" yet. Mention them (@name from the autocomplete) so I can look them up."),
+        ),
+        n => oops(
+            Text::new()
+                .plain(format!("{n} people match "))
+                .bold_user(typed.to_string())
+                .plain(". Mention the one you mean (@name from the autocomplete)."),
+        ),
+    }
+}
+
+async fn partners_named(ctx: &Ctx<'_>, actor: &Actor, name: &str) -> Res<Vec<(Series, Person)>> {
+    let wanted = name.trim_start_matches('@').to_lowercase();
+    let mut out = Vec::new();
+    for s in ctx.db.series_for_person(actor.workspace.id, actor.person.id, true).await? {
+        let Some(pid) = s.partner_of(actor.person.id) else { continue };
+        if let Some(p) = ctx.db.person(actor.workspace.id, pid).await? {
+            if p.display_name.to_lowercase() == wanted || p.external_id.to_lowercase() == wanted {
+                out.push((s, p));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Which series states a command accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// Only active 1:1s (adding points, skipping, …).
+    Active,
+    /// Active or paused (viewing, resuming, ending).
+    NotEnded,
+    /// Any, including ended ones (history).
+    Any,
+}
+
+impl Want {
+    fn accepts(self, s: SeriesState) -> bool {
+        match self {
+            Want::Active => s == SeriesState::Active,
+            Want::NotEnded => s != SeriesState::Ended,
+            Want::Any => true,
+        }
+    }
+}
+
+/// The 1:1 a command means: the one with `partner`, or — with no partner
+/// named — the caller's only 1:1 in a suitable state. With several, the reply
+/// asks which, with a button per partner.
+pub(crate) async fn pick_series(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    partner: Option<&PersonRef>,
+    want: Want,
+    command: &str,
+) -> Res<(Series, Person)> {
+    let ws = actor.workspace.id;
+    if let Some(r) = partner {
+        let candidates: Vec<(Series, Person)> = match r {
+            PersonRef::Name(name) => partners_named(ctx, actor, name).await?,
+            _ => {
+                let p = resolve_anyone(ctx, actor, r).await?;
+                match ctx.db.series_between(ws, actor.person.id, p.id).await? {
+                    Some(s) => vec![(s, p)],
+                    None => {
+                        return oops(
+                            Text::new()
+                                .plain("You don't have a 1:1 with ")
+                                .bold_user(p.display_name.clone())
+                                .plain(". A manager starts one with ")
+                                .code(format!("{}setup @{} weekly on monday at 10am", inv(ctx), p.display_name)),
+                        );
+                    }
+                }
+            }
+        };
+        let (s, p) = match candidates.len() {
+            0 => {
+                let typed = match r {
+                    PersonRef::Name(n) | PersonRef::Email(n) | PersonRef::Mention(n) => n.clone(),
+                };
+                return oops(
+                    Text::new()
+                        .plain("None of your 1:1 partners is called ")
+                        .bold_user(typed)
+                        .plain(". Try mentioning them, or see your 1:1s with ")
+                        .code(format!("{}home", inv(ctx))),
+                );
+            }
+            1 => candidates.into_iter().next().ok_or_else(unreachable_user)?,
+            _ => return oops("More than one of your 1:1 partners has that name — mention the one you mean."),
+        };
+        return check_state(ctx, s, p, want);
+    }
+    let mut all = Vec::new();
+    for s in ctx.db.series_for_person(ws, actor.person.id, want == Want::Any).await? {
+        if !want.accepts(s.state) {
+            continue;
+        }
+        if let Some(pid) = s.partner_of(actor.person.id) {
+            if let Some(p) = ctx.db.person(ws, pid).await? {
+                all.push((s, p));
+            }
+        }
+    }
+    match all.len() {
+        1 => Ok(all.remove(0)),
+        0 => oops(
+            Text::new()
+                .plain("You don't have any 1:1s yet. A manager starts one with ")
+                .code(format!("{}setup @person weekly on monday at 10am", inv(ctx))),
+        ),
+        _ => {
+            let mut text = Text::new().plain("You have several 1:1s — which one? Add the person to the command, e.g. ");
+            text = text.code(format!("{}{command} @{}", inv(ctx), all[0].1.display_name));
+            // Each button re-runs the same line for one partner; a very long line
+            // would not fit in a button value, so then the hint has to do.
+            let buttons = if ctx.line.len() > 1800 {
+                Vec::new()
+            } else {
+                all.iter()
+                    .take(25)
+                    .map(|(s, p)| Button::new(p.display_name.clone(), "pick_partner", format!("{}:{}", s.id, ctx.line.trim())))
+                    .collect()
+            };
+            Err(Fail::User(Reply::text(text).buttons(buttons)))
+        }
+    }
+}
+
+fn check_state(ctx: &Ctx<'_>, s: Series, p: Person, want: Want) -> Res<(Series, Person)> {
+    if want.accepts(s.state) {
+        return Ok((s, p));
+    }
+    let t = match s.state {
+        SeriesState::Paused => Text::new()
+            .plain("Your 1:1 with ")
+            .bold_user(p.display_name.clone())
+            .plain(" is paused. The manager can restart it with ")
+            .code(format!("{}resume", inv(ctx))),
+        SeriesState::Ended => Text::new()
+            .plain("Your 1:1 with ")
+            .bold_user(p.display_name.clone())
+            .plain(" has ended. The manager can start it again with ")
+            .code(format!("{}setup", inv(ctx))),
+        SeriesState::Active => Text::new().plain("That 1:1 is active."),
+    };
+    Err(Fail::User(Reply::text(t)))
+}
+
+pub(crate) fn inv(ctx: &Ctx<'_>) -> String {
+    if ctx.invocation.is_empty() { String::new() } else { format!("{} ", ctx.invocation) }
+}
+
+/// Creates (or finds) the meeting for a cadence slot, seeding the series'
+/// agenda template into a newly created meeting.
+pub(crate) async fn materialize(ctx: &Ctx<'_>, s: &Series, slot: DateTime<Utc>) -> Res<Meeting> {
+    let (m, created) = ctx.db.insert_meeting(s.id, slot, slot).await?;
+    if created {
+        if let Some(name) = &s.template {
+            let items: Vec<String> = match content::builtin_template(name) {
+                Some(t) => t.items.iter().map(|i| i.to_string()).collect(),
+                None => ctx
+                    .db
+                    .template_by_name(s.workspace_id, name)
+                    .await?
+                    .map(|t| t.items)
+                    .unwrap_or_default(),
+            };
+            for item in items {
+                ctx.db.add_talking_point(m.id, s.manager_id, Category::Other, &item, ctx.now).await?;
+            }
+        }
+    }
+    Ok(m)
+}
+
+fn end_of(s: &Series, m: &Meeting) -> DateTime<Utc> {
+    m.scheduled_at + Duration::minutes(i64::from(s.duration_minutes))
+}
+
+/// The meeting a point added now belongs to: the earliest pending meeting
+/// that has not ended yet, or the next cadence slot.
+pub(crate) async fn next_meeting(ctx: &Ctx<'_>, s: &Series) -> Res<Meeting> {
+    let pending = ctx.db.pending_meetings(s.id).await?;
+    if let Some(m) = pending.into_iter().find(|m| end_of(s, m) > ctx.now) {
+        return Ok(m);
+    }
+    let after = ctx.now - Duration::minutes(i64::from(s.duration_minutes));
+    let after = match ctx.db.last_meeting_by_slot(s.id).await? {
+        Some(last) if last.slot > after => last.slot,
+        _ => after,
+    };
+    next_slot(ctx, s, after).await
+}
+
+async fn next_slot(ctx: &Ctx<'_>, s: &Series, after: DateTime<Utc>) -> Res<Meeting> {
+    match schedule::next_occurrence(&s.cadence, s.time, s.tz, s.anchor_date, after) {
+        Some(slot) => materialize(ctx, s, slot).await,
+        None => oops("This 1:1's cadence has no future dates. The manager can fix it with `setup`."),
+    }
+}
+
+/// The meeting after `m`: where open points of `m` roll over to.
+pub(crate) async fn meeting_after(ctx: &Ctx<'_>, s: &Series, m: &Meeting) -> Res<Meeting> {
+    let pending = ctx.db.pending_meetings(s.id).await?;
+    if let Some(next) = pending.into_iter().find(|p| p.id != m.id && p.scheduled_at > m.scheduled_at && p.scheduled_at > ctx.now) {
+        return Ok(next);
+    }
+    let mut after = if m.slot > ctx.now { m.slot } else { ctx.now };
+    if let Some(last) = ctx.db.last_meeting_by_slot(s.id).await? {
+        if last.slot > after {
+            after = last.slot;
+        }
+    }
+    next_slot(ctx, s, after).await
+}
+
+/// The meeting `held` refers to: the latest one that has started and is still
+/// open, or one later today. Unmarked past slots are materialized on demand.
+pub(crate) async fn current_or_latest(ctx: &Ctx<'_>, s: &Series) -> Res<Option<Meeting>> {
+    let pending = ctx.db.pending_meetings(s.id).await?;
+    if let Some(m) = pending.iter().filter(|m| m.scheduled_at <= ctx.now).max_by_key(|m| m.scheduled_at) {
+        return Ok(Some(m.clone()));
+    }
+    // The latest cadence slot at or before now that was never materialized.
+    let base = match ctx.db.last_meeting_by_slot(s.id).await? {
+        Some(last) => last.slot,
+        None => s.created_at - Duration::seconds(1),
+    };
+    let mut latest = None;
+    let mut cursor = base;
+    for _ in 0..400 {
+        match schedule::next_occurrence(&s.cadence, s.time, s.tz, s.anchor_date, cursor) {
+            Some(t) if t <= ctx.now => {
+                latest = Some(t);
+                cursor = t;
+            }
+            _ => break,
+        }
+    }
+    if let Some(slot) = latest {
+        let m = materialize(ctx, s, slot).await?;
+        if m.state.is_pending() {
+            return Ok(Some(m));
+        }
+    }
+    // A meeting later today may be marked held early.
+    if let Some(m) = pending.into_iter().next() {
+        if m.scheduled_at - ctx.now <= Duration::hours(12) {
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
+}
+
+pub(crate) fn is_closed(m: &Meeting) -> bool {
+    matches!(m.state, MeetingState::Held | MeetingState::Skipped)
+}

@@ -1,0 +1,450 @@
+//! A fake Slack Web API for integration tests: an in-process axum server on
+//! `127.0.0.1:0` that answers in Slack's wire format and records every call.
+//!
+//! Point the app's `SLACK_API_URL` at [`FakeSlack::base_url`], hand out
+//! [`FakeSlack::response_url`] in signed command payloads, then assert on
+//! [`FakeSlack::calls_to`] / [`FakeSlack::wait_for`]. Failures are scripted
+//! per method with [`FakeSlack::fail_next`].
+//!
+//! Two details real clients depend on (see the Slack reference, §0): every
+//! answer is `Content-Type: application/json` (slack-morphism treats anything
+//! else as `{}`), and views carry `id`, `team_id` and `hash`, which
+//! slack-morphism's `SlackStatefulView` requires.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use chrono::Offset;
+use serde_json::{Map, Value, json};
+
+/// The team every fake user and view belongs to (matches the fixtures).
+pub const TEAM_ID: &str = "T0AAAAAAA";
+/// The bot's own ids, as `auth.test` and posted messages report them.
+pub const BOT_USER_ID: &str = "U0ONEONBOT";
+pub const BOT_ID: &str = "B0ONEONBOT";
+
+/// One request the fake received.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The Web API method (`chat.postMessage`), or `response_url`.
+    pub method: String,
+    /// The bearer token, if the request carried one.
+    pub token: Option<String>,
+    /// The JSON body, or the form/query parameters as a JSON object of strings.
+    pub body: Value,
+}
+
+struct ScriptedFailure {
+    status: StatusCode,
+    body: Value,
+    retry_after: Option<u64>,
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Vec<Call>,
+    users: HashMap<String, Value>,
+    failures: HashMap<String, VecDeque<ScriptedFailure>>,
+    /// Counts issued message timestamps and view ids, so each is unique.
+    serial: u64,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+}
+
+impl Shared {
+    /// A poisoned lock only means another request panicked mid-update; the
+    /// recorded data is still the best we have, so keep serving it.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub struct FakeSlack {
+    /// `http://127.0.0.1:PORT/api/`
+    pub base_url: String,
+    addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeSlack {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeSlack {
+    pub async fn start() -> FakeSlack {
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner::default()),
+        });
+        let app = Router::new()
+            .route("/api/{method}", any(api))
+            .route("/hooks/{id}", post(hook))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("fake Slack binds a loopback port");
+        let addr = listener
+            .local_addr()
+            .expect("fake Slack has a local address");
+        let server = tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app).await {
+                eprintln!("fake Slack stopped: {err}");
+            }
+        });
+        FakeSlack {
+            base_url: format!("http://{addr}/api/"),
+            addr,
+            shared,
+            server,
+        }
+    }
+
+    /// Registers a user that `users.info` knows. `name` becomes the display
+    /// and real name; the handle is its first word, lowercased.
+    pub fn add_user(&self, id: &str, name: &str, tz: &str, email: &str) {
+        let handle = name.split_whitespace().next().unwrap_or(id).to_lowercase();
+        let offset = tz
+            .parse::<chrono_tz::Tz>()
+            .map(|z| {
+                chrono::Utc::now()
+                    .with_timezone(&z)
+                    .offset()
+                    .fix()
+                    .local_minus_utc()
+            })
+            .unwrap_or(0);
+        self.add_user_object(json!({
+            "id": id,
+            "team_id": TEAM_ID,
+            "name": handle,
+            "real_name": name,
+            "tz": tz,
+            "tz_label": tz,
+            "tz_offset": offset,
+            "deleted": false,
+            "is_bot": false,
+            "is_admin": false,
+            "is_app_user": false,
+            "updated": 1_764_300_000,
+            "profile": {
+                "display_name": name,
+                "display_name_normalized": name,
+                "real_name": name,
+                "real_name_normalized": name,
+                "email": email,
+                "team": TEAM_ID,
+            },
+        }));
+    }
+
+    /// Registers a user object exactly as given (it must have an `"id"`), for
+    /// bots, deactivated users or users without a zone.
+    pub fn add_user_object(&self, user: Value) {
+        let id = user["id"]
+            .as_str()
+            .expect("a Slack user object has an id")
+            .to_owned();
+        self.shared.lock().users.insert(id, user);
+    }
+
+    /// Every call so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.shared.lock().calls.clone()
+    }
+
+    /// The calls to one method (`chat.postMessage`, `response_url`, …).
+    pub fn calls_to(&self, method: &str) -> Vec<Call> {
+        self.shared
+            .lock()
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits up to 5 s for at least `n` calls to `method` and returns them
+    /// all; panics listing what was seen if they do not come.
+    pub async fn wait_for(&self, method: &str, n: usize) -> Vec<Call> {
+        self.wait_for_within(method, n, Duration::from_secs(5))
+            .await
+    }
+
+    /// [`FakeSlack::wait_for`] with a chosen limit.
+    pub async fn wait_for_within(&self, method: &str, n: usize, limit: Duration) -> Vec<Call> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let calls = self.calls_to(method);
+            if calls.len() >= n {
+                return calls;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let seen: Vec<String> = self
+                    .calls()
+                    .iter()
+                    .map(|c| format!("  {} {}", c.method, c.body))
+                    .collect();
+                panic!(
+                    "fake Slack: waited {limit:?} for {n} call(s) to {method}, got {}; all calls:\n{}",
+                    calls.len(),
+                    if seen.is_empty() {
+                        "  (none)".to_owned()
+                    } else {
+                        seen.join("\n")
+                    }
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The next call to `method` gets this answer instead of the normal one
+    /// (queued: calling this twice scripts the next two calls). For example
+    /// `fail_next("chat.postMessage", 429, json!({"ok":false,"error":"ratelimited"}), Some(3))`
+    /// or `fail_next("chat.postMessage", 200, json!({"ok":false,"error":"channel_not_found"}), None)`.
+    pub fn fail_next(&self, method: &str, status: u16, body: Value, retry_after: Option<u64>) {
+        let status = StatusCode::from_u16(status).expect("a valid HTTP status");
+        self.shared
+            .lock()
+            .failures
+            .entry(method.to_owned())
+            .or_default()
+            .push_back(ScriptedFailure {
+                status,
+                body,
+                retry_after,
+            });
+    }
+
+    /// A `response_url` on this fake; posts to it are recorded as method
+    /// `response_url` (with `"response_url_id": id` added to the body).
+    pub fn response_url(&self, id: &str) -> String {
+        format!("http://{}/hooks/{id}", self.addr)
+    }
+}
+
+async fn api(
+    State(shared): State<Arc<Shared>>,
+    Path(method): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let call = Call {
+        token: bearer(&headers),
+        body: request_params(&headers, query.as_deref(), &body),
+        method,
+    };
+    answer(&shared, call)
+}
+
+async fn hook(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut body = request_params(&headers, None, &body);
+    if let Value::Object(map) = &mut body {
+        map.insert("response_url_id".to_owned(), Value::String(id));
+    }
+    let call = Call {
+        method: "response_url".to_owned(),
+        token: bearer(&headers),
+        body,
+    };
+    answer(&shared, call)
+}
+
+/// Records the call, then answers it: a scripted failure if one is queued,
+/// else the method's normal answer.
+fn answer(shared: &Shared, call: Call) -> Response {
+    let mut inner = shared.lock();
+    inner.calls.push(call.clone());
+    if let Some(failure) = inner
+        .failures
+        .get_mut(&call.method)
+        .and_then(VecDeque::pop_front)
+    {
+        let mut res = json_response(failure.status, failure.body);
+        if let Some(secs) = failure.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        return res;
+    }
+    let body = ok_answer(&mut inner, &call);
+    json_response(StatusCode::OK, body)
+}
+
+fn ok_answer(inner: &mut Inner, call: &Call) -> Value {
+    let p = &call.body;
+    match call.method.as_str() {
+        "users.info" => match p["user"].as_str().and_then(|id| inner.users.get(id)) {
+            Some(user) => json!({"ok": true, "user": user}),
+            None => json!({"ok": false, "error": "user_not_found"}),
+        },
+        "conversations.open" => {
+            // `users` is a JSON array from slack-morphism, a comma-separated
+            // string from form-encoded clients.
+            let first = match &p["users"] {
+                Value::Array(users) => users.first().and_then(Value::as_str).map(str::to_owned),
+                Value::String(users) => users.split(',').next().map(str::to_owned),
+                _ => None,
+            };
+            match first {
+                Some(user) => json!({"ok": true, "channel": {"id": format!("D{user}")}}),
+                None => json!({"ok": false, "error": "users_list_not_supplied"}),
+            }
+        }
+        "chat.postMessage" => {
+            let ts = next_ts(inner);
+            let mut message = message_echo(p);
+            message.insert("ts".to_owned(), json!(ts));
+            if let Some(thread_ts) = p.get("thread_ts") {
+                message.insert("thread_ts".to_owned(), thread_ts.clone());
+            }
+            json!({"ok": true, "channel": p["channel"], "ts": ts, "message": message})
+        }
+        "chat.update" => json!({
+            "ok": true,
+            "channel": p["channel"],
+            "ts": p["ts"],
+            "text": p.get("text").cloned().unwrap_or(json!("")),
+            "message": message_echo(p),
+        }),
+        "chat.postEphemeral" => json!({"ok": true, "message_ts": next_ts(inner)}),
+        "views.open" | "views.update" | "views.publish" => {
+            let id = match p.get("view_id").and_then(Value::as_str) {
+                Some(id) => id.to_owned(),
+                None => {
+                    inner.serial += 1;
+                    format!("V{:010}", inner.serial)
+                }
+            };
+            inner.serial += 1;
+            let mut view = match p.get("view") {
+                Some(Value::Object(view)) => view.clone(),
+                // A form-encoded client sends the view as a JSON string.
+                Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_default(),
+                _ => Map::new(),
+            };
+            view.entry("type").or_insert(json!("modal"));
+            view.entry("blocks").or_insert(json!([]));
+            if view.get("type") == Some(&json!("modal")) {
+                view.entry("title")
+                    .or_insert(json!({"type": "plain_text", "text": "View"}));
+            }
+            view.insert("id".to_owned(), json!(id));
+            view.insert("team_id".to_owned(), json!(TEAM_ID));
+            view.insert(
+                "hash".to_owned(),
+                json!(format!("1764317000.h{:08}", inner.serial)),
+            );
+            view.insert("app_id".to_owned(), json!("A0APPID001"));
+            view.insert("bot_id".to_owned(), json!(BOT_ID));
+            view.insert("state".to_owned(), json!({"values": {}}));
+            json!({"ok": true, "view": view})
+        }
+        "reactions.add" => json!({"ok": true}),
+        "auth.test" => json!({
+            "ok": true,
+            "url": "https://fake-workspace.slack.com/",
+            "team": "Fake Workspace",
+            "user": "oneonone",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+        }),
+        "response_url" => json!({"ok": true}),
+        _ => json!({"ok": false, "error": "unknown_method"}),
+    }
+}
+
+/// The message object Slack echoes back: what was sent, from the bot.
+fn message_echo(p: &Value) -> Map<String, Value> {
+    let mut message = Map::new();
+    message.insert("type".to_owned(), json!("message"));
+    message.insert("user".to_owned(), json!(BOT_USER_ID));
+    message.insert("bot_id".to_owned(), json!(BOT_ID));
+    message.insert(
+        "text".to_owned(),
+        p.get("text").cloned().unwrap_or(json!("")),
+    );
+    if let Some(blocks) = p.get("blocks") {
+        message.insert("blocks".to_owned(), blocks.clone());
+    }
+    message
+}
+
+/// Unique, increasing message timestamps in Slack's `seconds.micros` form.
+fn next_ts(inner: &mut Inner) -> String {
+    inner.serial += 1;
+    let micros = 1_764_317_000_000_000u64 + inner.serial * 100;
+    format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::to_owned)
+}
+
+/// The request's parameters as one JSON value: a JSON body as is, a form body
+/// as an object of strings, plus any query parameters the body lacks.
+fn request_params(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Value {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    let mut value = if body.is_empty() {
+        Value::Object(Map::new())
+    } else if is_json {
+        serde_json::from_slice(body)
+            .unwrap_or_else(|_| json!({"unparsed_body": String::from_utf8_lossy(body)}))
+    } else {
+        form_object(body)
+    };
+    if let (Value::Object(map), Some(query)) = (&mut value, query)
+        && let Value::Object(params) = form_object(query.as_bytes())
+    {
+        for (k, v) in params {
+            map.entry(k).or_insert(v);
+        }
+    }
+    value
+}
+
+fn form_object(bytes: &[u8]) -> Value {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).unwrap_or_default();
+    Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect(),
+    )
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
