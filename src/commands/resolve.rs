@@ -5,7 +5,7 @@
 use super::{Ctx, Fail, Res, oops};
 use crate::domain::command::PersonRef;
 use crate::domain::content;
-use crate::domain::model::{Category, Meeting, MeetingState, Person, Profile, Series, SeriesState, Workspace};
+use crate::domain::model::{Category, Meeting, Person, Profile, Series, SeriesState, Workspace};
 use crate::domain::reply::{Button, Reply, Text};
 use crate::domain::schedule;
 use chrono::{DateTime, Duration, Utc};
@@ -219,18 +219,25 @@ pub(crate) async fn pick_series(
         return check_state(ctx, s, p, want);
     }
     let mut all = Vec::new();
+    let mut unsuitable = Vec::new();
     for s in ctx.db.series_for_person(ws, actor.person.id, want == Want::Any).await? {
-        if !want.accepts(s.state) {
-            continue;
-        }
         if let Some(pid) = s.partner_of(actor.person.id) {
             if let Some(p) = ctx.db.person(ws, pid).await? {
-                all.push((s, p));
+                if want.accepts(s.state) {
+                    all.push((s, p));
+                } else {
+                    unsuitable.push((s, p));
+                }
             }
         }
     }
     match all.len() {
         1 => Ok(all.remove(0)),
+        // Only a paused 1:1: say so rather than "you have none".
+        0 if unsuitable.len() == 1 => {
+            let (s, p) = unsuitable.remove(0);
+            check_state(ctx, s, p, want)
+        }
         0 => oops(
             Text::new()
                 .plain("You don't have any 1:1s yet. A manager starts one with ")
@@ -378,8 +385,4 @@ pub(crate) async fn current_or_latest(ctx: &Ctx<'_>, s: &Series) -> Res<Option<M
         }
     }
     Ok(None)
-}
-
-pub(crate) fn is_closed(m: &Meeting) -> bool {
-    matches!(m.state, MeetingState::Held | MeetingState::Skipped)
 }

@@ -215,7 +215,7 @@ pub const USAGES: &[Usage] = &[
         name: "settings",
         usage: "settings [tz ZONE] [hours HH:MM-HH:MM] [nudges on|off]",
         example: "/oneonone settings tz Europe/Berlin hours 9:00-17:30 nudges off",
-        summary: "Your own time zone, working hours and nudges.",
+        summary: "Your own time zone, working hours and nudges (alone: shows them).",
     },
     Usage {
         name: "away",
@@ -1041,12 +1041,7 @@ fn settings(mut cur: Cursor<'_>) -> Result<Command, ParseError> {
             }
         }
     }
-    if tz.is_none() && hours.is_none() && nudges.is_none() {
-        return Err(fail(
-            "settings",
-            "Which setting? Give at least one of `tz ZONE`, `hours HH:MM-HH:MM` or `nudges on|off`.",
-        ));
-    }
+    // Bare `settings` shows the current ones.
     Ok(Command::Settings { tz, hours, nudges })
 }
 
@@ -3013,8 +3008,12 @@ mod tests {
     }
 
     #[test]
+    fn bare_settings_asks_to_show_the_current_ones() {
+        assert_eq!(parse("settings").unwrap(), Command::Settings { tz: None, hours: None, nudges: None });
+    }
+
+    #[test]
     fn settings_errors_name_the_problem() {
-        err_says("settings", "settings", "Which setting?");
         err_says("settings hours 17-9", "settings", "must start before they end");
         err_says("settings hours 9-9", "settings", "must start before they end");
         err_says("settings hours 9 to 5", "settings", "as working hours");

@@ -185,7 +185,8 @@ async fn button(st: &SlackAppState, team_id: &str, user_id: &str, action_id: &st
     };
     let person = resolve_actor(&ctx, &workspace, user_id, user_id).await.map_err(internal)?;
     let actor = commands::Actor { workspace, person };
-    match action_id {
+    // Repeated buttons in one block carry a `#N` suffix (Slack wants unique ids).
+    match render::action_name(action_id) {
         "pick_partner" => {
             // value: "<series id>:<the original command line>"
             let Some((sid, line)) = value.split_once(':') else { return Ok(stale()) };

@@ -400,6 +400,7 @@ both_engines!(url_verification_echoes_the_challenge, |app| {
 
 both_engines!(a_dm_to_the_bot_runs_the_command_once_even_when_slack_retries, |app| {
     app.with_pair().await;
+    app.slack.wait_for("chat.postMessage", 1).await; // the report's set-up notice
     let before = app.slack.calls_to("chat.postMessage").len();
     let body = read_fixture("slack/event_message_im.json").unwrap_or_default();
     if body.is_empty() {
@@ -440,6 +441,8 @@ both_engines!(every_slack_fixture_is_accepted_without_a_server_error, |app| {
     }
     for file in ["slack/block_actions.json", "slack/view_submission.json", "slack/message_action.json"] {
         let Some(payload) = read_fixture(file) else { continue };
+        // Answers go to the fake, never to the real hooks.slack.com.
+        let payload = payload.replace("https://hooks.slack.com/", &app.slack.response_url("fixture/"));
         let body = serde_urlencoded::to_string([("payload", payload.as_str())]).unwrap();
         let res = app.post_signed("/slack/interactivity", "application/x-www-form-urlencoded", &body).await;
         assert_eq!(res.status().as_u16(), 200, "{file}");

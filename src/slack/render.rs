@@ -1,0 +1,1211 @@
+//! `Reply` → Slack Block Kit (SPEC §6): the message content for
+//! `chat.postMessage`/`response_url`, the JSON body answering a slash command,
+//! and the blocks of the App Home tab.
+//!
+//! Two promises, both tested here and relied on everywhere else:
+//!
+//! * **What we send is valid by Slack's limits** (50 blocks a message, 100 in
+//!   a view, 3,000 characters a section or context text, 150 a header, 75 a
+//!   button label, 255 an action id, 2,000 a button value, 25 elements an
+//!   actions block, action ids unique within a block). A long section is split
+//!   into several, a long header, context or label is cut with "…", and a
+//!   reply with too many blocks is cut with a note. Slack rejects the whole
+//!   message over a single violation, so the renderer never hands it one;
+//!   [`validate_blocks`] states the rules so tests everywhere can check them.
+//! * **User text is inert.** Every span is escaped for mrkdwn (`&`, `<`, `>`,
+//!   Slack's rule), and text a person typed is also neutralised (see
+//!   [`neutralise`]): it can never ping `@channel`, mention anyone, link
+//!   anywhere, turn into formatting or break the layout.
+//!
+//! Buttons that share an action id inside one actions block (the 1–5 rating,
+//! the "which 1:1?" picker) get a `#N` suffix, because Slack wants action ids
+//! unique per block; [`action_name`] strips it again on the way in.
+
+use crate::domain::reply::{Block, Button, ButtonStyle, Reply, Span, Text, Visibility};
+use serde_json::{Value, json};
+use slack_morphism::prelude::*;
+use std::collections::HashSet;
+
+/// Blocks in a message (`chat.postMessage`, `response_url`, command answers).
+pub const MAX_MESSAGE_BLOCKS: usize = 50;
+/// Blocks in a modal or the App Home tab.
+pub const MAX_VIEW_BLOCKS: usize = 100;
+const MAX_SECTION_TEXT: usize = 3000;
+const MAX_SECTION_FIELD: usize = 2000;
+const MAX_SECTION_FIELDS: usize = 10;
+const MAX_CONTEXT_TEXT: usize = 3000;
+const MAX_CONTEXT_ELEMENTS: usize = 10;
+const MAX_HEADER_TEXT: usize = 150;
+const MAX_BUTTON_TEXT: usize = 75;
+const MAX_BUTTON_VALUE: usize = 2000;
+const MAX_BUTTON_URL: usize = 3000;
+const MAX_ID: usize = 255;
+const MAX_ACTIONS: usize = 25;
+/// The `text` fallback is only used for notifications and screen readers;
+/// Slack would accept 40,000 characters, but nobody reads that in a banner.
+const MAX_FALLBACK_TEXT: usize = 3000;
+
+/// ZERO WIDTH SPACE: invisible, and enough to stop Slack pairing a formatting
+/// character or recognising `@here`.
+const ZWSP: char = '\u{200B}';
+const ELLIPSIS: char = '…';
+/// Separates an action id from the suffix that makes it unique in its block.
+const ACTION_SUFFIX: char = '#';
+
+/// The message content for a Reply: blocks + a plain `text` fallback.
+pub fn message(reply: &Reply) -> SlackMessageContent {
+    let blocks = render_blocks(reply, MAX_MESSAGE_BLOCKS);
+    let content = SlackMessageContent::new().with_text(fallback_text(reply));
+    if blocks.is_empty() {
+        // Slack rejects an empty `blocks` array; the text alone is a valid message.
+        content
+    } else {
+        content.with_blocks(blocks)
+    }
+}
+
+/// The blocks of the App Home tab (`views.publish`), where up to 100 fit.
+pub fn home_blocks(reply: &Reply) -> Vec<SlackBlock> {
+    render_blocks(reply, MAX_VIEW_BLOCKS)
+}
+
+/// The JSON body answering a slash command:
+/// `{"response_type":"ephemeral"|"in_channel","text":…,"blocks":[…]}`.
+pub fn command_response(reply: &Reply) -> Value {
+    let response_type = match reply.visibility {
+        Visibility::Ephemeral => "ephemeral",
+        Visibility::InChannel => "in_channel",
+    };
+    let blocks = render_blocks(reply, MAX_MESSAGE_BLOCKS);
+    let mut body = json!({ "response_type": response_type, "text": fallback_text(reply) });
+    if !blocks.is_empty() {
+        match serde_json::to_value(&blocks) {
+            Ok(b) => body["blocks"] = b,
+            // Cannot happen for these plain data types; the text still answers.
+            Err(e) => tracing::error!(error = %e, "could not serialise Block Kit blocks"),
+        }
+    }
+    body
+}
+
+/// The action id a button was given by the command layer, without the `#N`
+/// suffix the renderer adds to make it unique within its actions block.
+/// Route clicks on this, never on the raw `action_id`.
+pub fn action_name(action_id: &str) -> &str {
+    action_id.split_once(ACTION_SUFFIX).map_or(action_id, |(name, _)| name)
+}
+
+/// Escapes text for mrkdwn: `&` → `&amp;`, `<` → `&lt;`, `>` → `&gt;`
+/// (Slack's rule). Applied to every span, including our own wording.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes *and* neutralises text a person typed, for mrkdwn.
+///
+/// * `&`, `<`, `>` are escaped, so `<!channel>`, `<@U123>`, `<#C1>` and
+///   `<https://evil|click>` show as typed and never become specials, mentions
+///   or disguised links.
+/// * A ZERO WIDTH SPACE goes after the `@` of `@channel`, `@here` and
+///   `@everyone` (any case), which Slack would otherwise parse as a broadcast.
+/// * A ZERO WIDTH SPACE goes after **every** `*`, `_`, `~` and `` ` ``. Slack
+///   pairs these only when the opening one is followed by a non-space and the
+///   closing one is followed by a word boundary. Whichever way Slack classifies
+///   U+200B, one of the two fails: as a space it stops every mark from opening;
+///   as a letter it stops every mark from closing. So `*x*`, `_x_`, `~x~`,
+///   `` `x` `` and ```` ``` ```` blocks all show literally. This is simpler than
+///   finding the pairs and cannot be fooled by nesting.
+/// * A `>` at the start of a line (a quote) gets a ZERO WIDTH SPACE before it.
+/// * `\r\n` and `\r` become `\n`, runs of three or more line breaks shrink to
+///   two, other control characters become spaces, and bidirectional overrides
+///   are dropped, so a talking point cannot push the rest of the message
+///   around or reverse it.
+///
+/// Links that people paste (`https://…`) stay clickable: Slack links bare URLs
+/// itself, and that is a feature for talking points.
+pub fn neutralise(s: &str) -> String {
+    let cleaned = clean_layout(s);
+    let chars: Vec<char> = cleaned.chars().collect();
+    let mut out = String::with_capacity(cleaned.len() + cleaned.len() / 8);
+    let mut line_start = true;
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => {
+                if line_start {
+                    out.push(ZWSP);
+                }
+                out.push_str("&gt;");
+            }
+            '*' | '_' | '~' | '`' => {
+                out.push(c);
+                out.push(ZWSP);
+            }
+            '@' => {
+                out.push('@');
+                if is_broadcast_word(&chars[i + 1..]) {
+                    out.push(ZWSP);
+                }
+            }
+            c => out.push(c),
+        }
+        line_start = c == '\n';
+    }
+    out
+}
+
+/// Whether the characters after an `@` spell one of Slack's broadcast words.
+fn is_broadcast_word(rest: &[char]) -> bool {
+    ["channel", "here", "everyone"]
+        .iter()
+        .any(|word| rest.len() >= word.len() && rest.iter().zip(word.chars()).all(|(a, b)| a.to_ascii_lowercase() == b))
+}
+
+/// Line breaks normalised and capped at two in a row; control characters and
+/// bidirectional overrides removed (see [`neutralise`]).
+fn clean_layout(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut newlines = 0;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let c = if c == '\r' {
+            if chars.peek() == Some(&'\n') {
+                continue; // the `\n` that follows stands for both
+            }
+            '\n'
+        } else {
+            c
+        };
+        if c == '\n' {
+            newlines += 1;
+            if newlines <= 2 {
+                out.push('\n');
+            }
+            continue;
+        }
+        newlines = 0;
+        match c {
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {}
+            '\t' => out.push('\t'),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `*text*` for our own emphasised wording. Surrounding whitespace is moved
+/// outside the stars, where Slack needs it to recognise them.
+fn bold(inner: &str) -> String {
+    let trimmed = inner.trim();
+    if trimmed.is_empty() {
+        return inner.to_string();
+    }
+    let lead = &inner[..inner.len() - inner.trim_start().len()];
+    let trail = &inner[inner.trim_end().len()..];
+    format!("{lead}*{trimmed}*{trail}")
+}
+
+/// One `Text` as mrkdwn.
+fn mrkdwn(text: &Text) -> String {
+    let mut out = String::new();
+    for span in &text.0 {
+        match span {
+            Span::Plain(s) => out.push_str(&escape(s)),
+            Span::Bold(s) => out.push_str(&bold(&escape(s))),
+            Span::User(s) => out.push_str(&neutralise(s)),
+            // Emphasis cannot span lines in mrkdwn: a name is one line anyway.
+            Span::BoldUser(s) => out.push_str(&bold(&neutralise(s.replace(['\r', '\n'], " ").trim()))),
+            Span::Code(s) => {
+                let inner: String = s
+                    .chars()
+                    .filter(|&c| c != '`')
+                    .map(|c| if c == '\n' { ' ' } else { c })
+                    .collect();
+                if !inner.trim().is_empty() {
+                    out.push('`');
+                    out.push_str(&escape(&inner));
+                    out.push('`');
+                }
+            }
+            Span::Newline => out.push('\n'),
+        }
+    }
+    out
+}
+
+/// Span-wise like `Text::to_plain`, but escaped (and user text neutralised),
+/// because Slack parses the `text` fallback as mrkdwn too.
+fn fallback_span_text(text: &Text) -> String {
+    let mut out = String::new();
+    for span in &text.0 {
+        match span {
+            Span::Plain(s) | Span::Bold(s) | Span::Code(s) => out.push_str(&escape(s)),
+            Span::User(s) | Span::BoldUser(s) => out.push_str(&neutralise(s)),
+            Span::Newline => out.push('\n'),
+        }
+    }
+    out
+}
+
+/// The `text` of a message: `Reply::to_plain`'s shape, escaped, at most
+/// 3,000 characters. Never empty, which Slack would refuse without blocks.
+fn fallback_text(reply: &Reply) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for b in &reply.blocks {
+        match b {
+            Block::Header(h) => parts.push(escape(h)),
+            Block::Section(t) | Block::Context(t) => parts.push(fallback_span_text(t)),
+            Block::Divider => {}
+            Block::Actions(bs) => parts.push(
+                bs.iter()
+                    .map(|b| format!("[{}]", escape(&b.label)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        }
+    }
+    let text = truncate(&parts.join("\n"), MAX_FALLBACK_TEXT);
+    if text.trim().is_empty() {
+        ELLIPSIS.to_string()
+    } else {
+        text
+    }
+}
+
+/// The byte index just after the first `n` characters of `s` (or its length).
+fn byte_index(s: &str, n: usize) -> usize {
+    s.char_indices().nth(n).map_or(s.len(), |(i, _)| i)
+}
+
+/// Moves a cut position back so that it does not fall inside an escape
+/// entity (`&amp;`, `&lt;`, `&gt;`) or between a character and the ZERO WIDTH
+/// SPACE that neutralises it. `cut` is a char boundary of `s`.
+fn safe_cut(s: &str, mut cut: usize) -> usize {
+    loop {
+        let before = &s[..cut];
+        // Inside an entity: an `&` among the last four bytes with no `;` after it.
+        let tail_start = before.len().saturating_sub(4);
+        let in_entity = before
+            .char_indices()
+            .rev()
+            .take_while(|&(i, _)| i >= tail_start)
+            .find(|&(_, c)| c == '&' || c == ';')
+            .is_some_and(|(_, c)| c == '&');
+        if in_entity {
+            cut = before.rfind('&').unwrap_or(0);
+            continue;
+        }
+        if let Some((i, c)) = before.char_indices().next_back()
+            && matches!(c, '*' | '_' | '~' | '`' | '@')
+            && s[cut..].starts_with(ZWSP)
+        {
+            // Keep a mark and the ZWSP that neutralises it together.
+            cut = i;
+            continue;
+        }
+        return cut;
+    }
+}
+
+/// `s` cut to at most `max` characters, ending in "…" when cut, never inside
+/// an escape entity.
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut = safe_cut(s, byte_index(s, max.saturating_sub(1)));
+    let mut out = s[..cut].trim_end().to_string();
+    out.push(ELLIPSIS);
+    out
+}
+
+/// Plain text (headers, button labels): one line, cut to `max` characters.
+/// plain_text is shown as is by Slack, so it is not escaped.
+fn one_line(s: &str, max: usize) -> String {
+    let line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= max {
+        return line;
+    }
+    let mut out: String = line.chars().take(max.saturating_sub(1)).collect();
+    out.truncate(out.trim_end().len());
+    out.push(ELLIPSIS);
+    out
+}
+
+/// Splits mrkdwn into pieces of at most `max` characters: at the last line
+/// break that fits, else at the last space, else (one enormous word) at the
+/// last position that does not break an entity. Blank pieces are dropped.
+fn split_mrkdwn(s: &str, max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while rest.chars().count() > max {
+        let window = &rest[..byte_index(rest, max)];
+        let (piece, next) = if let Some(i) = window.rfind('\n').filter(|&i| i > 0) {
+            (&rest[..i], &rest[i + 1..])
+        } else if let Some(i) = window.rfind(' ').filter(|&i| i > 0) {
+            (&rest[..i], &rest[i + 1..])
+        } else {
+            let mut cut = safe_cut(rest, window.len());
+            if cut == 0 {
+                // Cannot happen with entities of five characters and max ≥ 6;
+                // still, always make progress.
+                cut = window.len();
+            }
+            (&rest[..cut], &rest[cut..])
+        };
+        push_piece(&mut out, piece);
+        rest = next;
+    }
+    push_piece(&mut out, rest);
+    out
+}
+
+/// Adds a piece of a split section unless it is blank, without the line
+/// breaks at its ends (Slack would show them as empty lines).
+fn push_piece(out: &mut Vec<String>, piece: &str) {
+    let piece = piece.trim_matches('\n');
+    if !piece.trim().is_empty() {
+        out.push(piece.to_string());
+    }
+}
+
+/// Buttons as actions blocks of at most 25, each with action ids unique in
+/// its block. A button whose action id or value exceeds Slack's limits cannot
+/// be shortened without breaking what it does, so it is left out and logged.
+fn actions_blocks(buttons: &[Button]) -> Vec<SlackBlock> {
+    let usable: Vec<&Button> = buttons
+        .iter()
+        .filter(|b| {
+            let ok = !b.action_id.is_empty()
+                && b.action_id.chars().count() <= MAX_ID
+                && b.value.chars().count() <= MAX_BUTTON_VALUE
+                && !b.label.trim().is_empty();
+            if !ok {
+                tracing::warn!(
+                    action_id.len = b.action_id.chars().count(),
+                    value.len = b.value.chars().count(),
+                    label.empty = b.label.trim().is_empty(),
+                    "button dropped: it does not fit Slack's limits"
+                );
+            }
+            ok
+        })
+        .collect();
+    let mut blocks = Vec::new();
+    for chunk in usable.chunks(MAX_ACTIONS) {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut elements: Vec<SlackActionBlockElement> = Vec::new();
+        for (i, b) in chunk.iter().enumerate() {
+            let mut id = b.action_id.clone();
+            let mut n = i + 1;
+            while seen.contains(&id) {
+                id = format!("{}{ACTION_SUFFIX}{n}", b.action_id);
+                n += 1;
+            }
+            if id.chars().count() > MAX_ID {
+                tracing::warn!(
+                    action_id.len = id.chars().count(),
+                    "button dropped: unique action id too long"
+                );
+                continue;
+            }
+            seen.insert(id.clone());
+            let mut el = SlackBlockButtonElement::new(pt!(one_line(&b.label, MAX_BUTTON_TEXT)))
+                .with_action_id(SlackActionId::new(id));
+            if !b.value.is_empty() {
+                el = el.with_value(b.value.clone());
+            }
+            match b.style {
+                Some(ButtonStyle::Primary) => el = el.with_style(SlackBlockButtonStyle::Primary),
+                Some(ButtonStyle::Danger) => el = el.with_style(SlackBlockButtonStyle::Danger),
+                None => {}
+            }
+            elements.push(el.into());
+        }
+        if !elements.is_empty() {
+            blocks.push(SlackActionsBlock::new(elements).into());
+        }
+    }
+    blocks
+}
+
+/// Every block of the reply, valid by Slack's limits, at most `max_blocks`.
+fn render_blocks(reply: &Reply, max_blocks: usize) -> Vec<SlackBlock> {
+    let mut blocks: Vec<SlackBlock> = Vec::new();
+    for b in &reply.blocks {
+        match b {
+            Block::Header(h) => {
+                let text = one_line(h, MAX_HEADER_TEXT);
+                if !text.is_empty() {
+                    blocks.push(SlackHeaderBlock::new(pt!(text)).into());
+                }
+            }
+            Block::Section(t) => {
+                for piece in split_mrkdwn(&mrkdwn(t), MAX_SECTION_TEXT) {
+                    blocks.push(SlackSectionBlock::new().with_text(md!(piece)).into());
+                }
+            }
+            Block::Context(t) => {
+                let text = truncate(mrkdwn(t).trim(), MAX_CONTEXT_TEXT);
+                if !text.is_empty() {
+                    blocks.push(SlackContextBlock::new(vec![md!(text)]).into());
+                }
+            }
+            Block::Divider => blocks.push(SlackDividerBlock::new().into()),
+            Block::Actions(buttons) => blocks.extend(actions_blocks(buttons)),
+        }
+    }
+    if blocks.len() > max_blocks {
+        // The command layer paginates; this is the safety net. Two blocks of
+        // room: one for the note, one spare so a caller may append a footer.
+        let keep = max_blocks.saturating_sub(2);
+        let hidden = blocks[keep..]
+            .iter()
+            .filter(|b| !matches!(b, SlackBlock::Divider(_)))
+            .count();
+        blocks.truncate(keep);
+        tracing::warn!(hidden, "reply cut to fit Slack's block limit");
+        if hidden > 0 {
+            let note = format!(
+                "{ELLIPSIS}{hidden} more item{} not shown. Use a narrower command to see them.",
+                if hidden == 1 { "" } else { "s" }
+            );
+            blocks.push(SlackContextBlock::new(vec![md!(escape(&note))]).into());
+        }
+    }
+    blocks
+}
+
+/// Checks a rendered block list against Slack's limits; returns the list of
+/// violations (empty = valid). `max_blocks` is 50 for a message, 100 for a
+/// view. Used by tests everywhere.
+pub fn validate_blocks(blocks: &Value, max_blocks: usize) -> Vec<String> {
+    let mut v = Vec::new();
+    let Some(list) = blocks.as_array() else {
+        return vec!["blocks is not an array".to_string()];
+    };
+    if list.len() > max_blocks {
+        v.push(format!("{} blocks, more than {max_blocks}", list.len()));
+    }
+    let mut block_ids: HashSet<&str> = HashSet::new();
+    for (i, b) in list.iter().enumerate() {
+        let at = format!("blocks[{i}]");
+        if let Some(id) = b.get("block_id") {
+            match id.as_str() {
+                Some(id) => {
+                    check_id(&mut v, &format!("{at}.block_id"), id);
+                    if !block_ids.insert(id) {
+                        v.push(format!("{at}.block_id: duplicate {id:?}"));
+                    }
+                }
+                None => v.push(format!("{at}.block_id: not a string")),
+            }
+        }
+        match b.get("type").and_then(Value::as_str) {
+            Some("section") => {
+                let text = b.get("text");
+                let fields = b.get("fields");
+                if text.is_none() && fields.is_none() {
+                    v.push(format!("{at}: section without text or fields"));
+                }
+                if text.is_some() {
+                    check_text(&mut v, &format!("{at}.text"), text, MAX_SECTION_TEXT, false);
+                }
+                if let Some(fields) = fields {
+                    match fields.as_array() {
+                        Some(fs) => {
+                            if fs.len() > MAX_SECTION_FIELDS {
+                                v.push(format!(
+                                    "{at}.fields: {} fields, more than {MAX_SECTION_FIELDS}",
+                                    fs.len()
+                                ));
+                            }
+                            for (j, f) in fs.iter().enumerate() {
+                                check_text(&mut v, &format!("{at}.fields[{j}]"), Some(f), MAX_SECTION_FIELD, false);
+                            }
+                        }
+                        None => v.push(format!("{at}.fields: not an array")),
+                    }
+                }
+                if let Some(acc) = b.get("accessory") {
+                    check_element(&mut v, &format!("{at}.accessory"), acc);
+                }
+            }
+            Some("header") => check_text(&mut v, &format!("{at}.text"), b.get("text"), MAX_HEADER_TEXT, true),
+            Some("divider") => {}
+            Some("context") => match b.get("elements").and_then(Value::as_array) {
+                Some(els) => {
+                    if els.is_empty() || els.len() > MAX_CONTEXT_ELEMENTS {
+                        v.push(format!(
+                            "{at}.elements: {} elements, not 1 to {MAX_CONTEXT_ELEMENTS}",
+                            els.len()
+                        ));
+                    }
+                    for (j, e) in els.iter().enumerate() {
+                        if matches!(e.get("type").and_then(Value::as_str), Some("mrkdwn" | "plain_text")) {
+                            check_text(&mut v, &format!("{at}.elements[{j}]"), Some(e), MAX_CONTEXT_TEXT, false);
+                        }
+                    }
+                }
+                None => v.push(format!("{at}: context without elements")),
+            },
+            Some("actions") => match b.get("elements").and_then(Value::as_array) {
+                Some(els) => {
+                    if els.is_empty() || els.len() > MAX_ACTIONS {
+                        v.push(format!("{at}.elements: {} elements, not 1 to {MAX_ACTIONS}", els.len()));
+                    }
+                    let mut action_ids: HashSet<&str> = HashSet::new();
+                    for (j, e) in els.iter().enumerate() {
+                        let el_at = format!("{at}.elements[{j}]");
+                        check_element(&mut v, &el_at, e);
+                        if let Some(id) = e.get("action_id").and_then(Value::as_str)
+                            && !action_ids.insert(id)
+                        {
+                            v.push(format!("{el_at}.action_id: duplicate {id:?} in the block"));
+                        }
+                    }
+                }
+                None => v.push(format!("{at}: actions without elements")),
+            },
+            // Blocks we never render (image, input, …) are not checked further.
+            Some(_) => {}
+            None => v.push(format!("{at}: no type")),
+        }
+    }
+    v
+}
+
+fn check_id(v: &mut Vec<String>, at: &str, id: &str) {
+    let n = id.chars().count();
+    if n == 0 {
+        v.push(format!("{at}: empty"));
+    } else if n > MAX_ID {
+        v.push(format!("{at}: {n} characters, more than {MAX_ID}"));
+    }
+}
+
+/// A text object: the right type, a non-empty string, at most `max` characters.
+fn check_text(v: &mut Vec<String>, at: &str, t: Option<&Value>, max: usize, plain_only: bool) {
+    let Some(t) = t else {
+        v.push(format!("{at}: missing"));
+        return;
+    };
+    match t.get("type").and_then(Value::as_str) {
+        Some("plain_text") => {}
+        Some("mrkdwn") if !plain_only => {}
+        other => v.push(format!("{at}: type {other:?} not allowed here")),
+    }
+    match t.get("text").and_then(Value::as_str) {
+        None => v.push(format!("{at}: no text")),
+        Some(s) if s.trim().is_empty() => v.push(format!("{at}: empty text")),
+        Some(s) => {
+            let n = s.chars().count();
+            if n > max {
+                v.push(format!("{at}: {n} characters, more than {max}"));
+            }
+        }
+    }
+}
+
+/// An interactive element; buttons are checked in full.
+fn check_element(v: &mut Vec<String>, at: &str, e: &Value) {
+    if let Some(id) = e.get("action_id") {
+        match id.as_str() {
+            Some(id) => check_id(v, &format!("{at}.action_id"), id),
+            None => v.push(format!("{at}.action_id: not a string")),
+        }
+    }
+    if e.get("type").and_then(Value::as_str) != Some("button") {
+        return;
+    }
+    check_text(v, &format!("{at}.text"), e.get("text"), MAX_BUTTON_TEXT, true);
+    if let Some(value) = e.get("value").and_then(Value::as_str) {
+        let n = value.chars().count();
+        if n > MAX_BUTTON_VALUE {
+            v.push(format!("{at}.value: {n} characters, more than {MAX_BUTTON_VALUE}"));
+        }
+    }
+    if let Some(url) = e.get("url").and_then(Value::as_str) {
+        let n = url.chars().count();
+        if n > MAX_BUTTON_URL {
+            v.push(format!("{at}.url: {n} characters, more than {MAX_BUTTON_URL}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::reply::{Button, Text};
+
+    fn blocks_json(reply: &Reply) -> Value {
+        command_response(reply)["blocks"].clone()
+    }
+
+    fn assert_valid(reply: &Reply) -> Value {
+        let blocks = blocks_json(reply);
+        let violations = validate_blocks(&blocks, MAX_MESSAGE_BLOCKS);
+        assert!(violations.is_empty(), "invalid blocks: {violations:#?}");
+        blocks
+    }
+
+    /// All mrkdwn/plain text in the rendered blocks, joined.
+    fn all_text(blocks: &Value) -> String {
+        let mut out = Vec::new();
+        for b in blocks.as_array().into_iter().flatten() {
+            if let Some(t) = b["text"]["text"].as_str() {
+                out.push(t.to_string());
+            }
+            for e in b["elements"].as_array().into_iter().flatten() {
+                if let Some(t) = e["text"].as_str() {
+                    out.push(t.to_string());
+                }
+                if let Some(t) = e["text"]["text"].as_str() {
+                    out.push(t.to_string());
+                }
+            }
+        }
+        out.join("\n")
+    }
+
+    fn section_texts(blocks: &Value) -> Vec<String> {
+        blocks
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|b| b["type"] == "section")
+            .filter_map(|b| b["text"]["text"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn agenda_reply() -> Reply {
+        Reply::new()
+            .header("1:1 with Sam Rivera")
+            .context(Text::new().plain("Thursday 4 December, 10:00–10:30 (Europe/Berlin) · every 2 weeks"))
+            .section(
+                Text::new()
+                    .bold("Talking points (3)")
+                    .newline()
+                    .plain("1. ")
+                    .user("Q3 goals & the <launch> plan")
+                    .plain("  — you, #goals")
+                    .newline()
+                    .plain("2. ✓ ")
+                    .user("Feedback on *the* design review")
+                    .plain("  — Sam, #feedback")
+                    .newline()
+                    .plain("3. ")
+                    .user("Team offsite @here ideas")
+                    .plain("  — Sam, #other (carried over 1×)"),
+            )
+            .section(
+                Text::new()
+                    .bold("Open action items (1)")
+                    .newline()
+                    .plain("#12 ")
+                    .user("Draft the hiring plan")
+                    .plain(" — ")
+                    .bold_user("Sam Rivera")
+                    .plain(", due Fri 5 Dec"),
+            )
+            .buttons(vec![
+                Button::new("Add talking point", "tp_add", "m:41").primary(),
+                Button::new("Meeting held", "meeting_held", "m:41"),
+                Button::new("Skip", "meeting_skip", "m:41").danger(),
+            ])
+            .divider()
+            .context(
+                Text::new()
+                    .plain("Add from anywhere with ")
+                    .code("/oneonone add your topic"),
+            )
+    }
+
+    fn help_reply() -> Reply {
+        Reply::new()
+            .header("oneonone: better 1:1s, every week")
+            .section(
+                Text::new()
+                    .bold("Before the meeting")
+                    .newline()
+                    .code("/oneonone add [@person] [#category] TEXT")
+                    .plain(" — a talking point for the next 1:1")
+                    .newline()
+                    .code("/oneonone agenda [@person]")
+                    .plain(" — what you'll talk about"),
+            )
+            .section(
+                Text::new()
+                    .bold("After the meeting")
+                    .newline()
+                    .code("/oneonone held [@person]")
+                    .plain(" — open points roll over to next time")
+                    .newline()
+                    .code("/oneonone action [@person] TEXT [due DATE] [owner @x|me]")
+                    .plain(" — an action item"),
+            )
+            .context(
+                Text::new()
+                    .plain("Details for one command: ")
+                    .code("/oneonone help add"),
+            )
+    }
+
+    #[test]
+    fn an_agenda_renders_as_this_block_kit_message() {
+        let reply = agenda_reply();
+        assert_valid(&reply);
+        insta::assert_json_snapshot!("agenda_message", command_response(&reply));
+    }
+
+    #[test]
+    fn help_renders_as_this_block_kit_message() {
+        let reply = help_reply();
+        assert_valid(&reply);
+        insta::assert_json_snapshot!("help_message", command_response(&reply));
+    }
+
+    #[test]
+    fn message_carries_the_same_blocks_and_text_as_the_command_response() {
+        let reply = agenda_reply();
+        let content = message(&reply);
+        let as_json = serde_json::to_value(&content).unwrap_or_default();
+        let response = command_response(&reply);
+        assert_eq!(as_json["blocks"], response["blocks"]);
+        assert_eq!(as_json["text"], response["text"]);
+    }
+
+    #[test]
+    fn command_response_is_ephemeral_by_default() {
+        let body = command_response(&Reply::text("Only you can see this."));
+        assert_eq!(body["response_type"], "ephemeral");
+        assert_eq!(body["text"], "Only you can see this.");
+        assert_eq!(body["blocks"][0]["type"], "section");
+        assert_eq!(body["blocks"][0]["text"]["type"], "mrkdwn");
+        assert_eq!(body["blocks"][0]["text"]["text"], "Only you can see this.");
+    }
+
+    #[test]
+    fn command_response_is_in_channel_when_the_reply_says_so() {
+        let mut reply = Reply::text("Everyone sees this.");
+        reply.visibility = Visibility::InChannel;
+        let body = command_response(&reply);
+        assert_eq!(body["response_type"], "in_channel");
+        assert!(body["blocks"].is_array());
+    }
+
+    #[test]
+    fn an_empty_reply_still_has_a_text_and_no_empty_blocks_array() {
+        let body = command_response(&Reply::new());
+        assert!(body.get("blocks").is_none());
+        assert!(!body["text"].as_str().unwrap_or_default().is_empty());
+        let content = message(&Reply::new());
+        assert!(content.blocks.is_none());
+        assert!(content.text.is_some());
+    }
+
+    #[test]
+    fn escape_replaces_the_three_characters_slack_reserves() {
+        assert_eq!(escape("a & b < c > d"), "a &amp; b &lt; c &gt; d");
+        assert_eq!(escape("&amp;"), "&amp;amp;");
+        assert_eq!(escape("*bold* _it_"), "*bold* _it_");
+    }
+
+    #[test]
+    fn our_own_wording_is_escaped_too() {
+        let blocks = assert_valid(&Reply::text(Text::new().plain("Q&A <soon>").bold("R&D")));
+        assert_eq!(section_texts(&blocks), vec!["Q&amp;A &lt;soon&gt;*R&amp;D*"]);
+    }
+
+    #[test]
+    fn user_text_cannot_become_a_special_mention_or_link() {
+        for (input, expected) in [
+            ("<!channel>", "&lt;!channel&gt;"),
+            ("<!here|here>", "&lt;!here|here&gt;"),
+            ("<@U123>", "&lt;@U123&gt;"),
+            ("<#C42|general>", "&lt;#C42|general&gt;"),
+            ("<https://evil.example|click>", "&lt;https://evil.example|click&gt;"),
+            ("&amp;", "&amp;amp;"),
+            ("&lt;!channel&gt;", "&amp;lt;!channel&amp;gt;"),
+        ] {
+            assert_eq!(neutralise(input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn user_text_cannot_ping_channel_here_or_everyone() {
+        assert_eq!(neutralise("@here"), "@\u{200B}here");
+        assert_eq!(neutralise("hi @channel!"), "hi @\u{200B}channel!");
+        assert_eq!(neutralise("@Everyone"), "@\u{200B}Everyone");
+        assert_eq!(neutralise("@HERE please"), "@\u{200B}HERE please");
+        // Other @-words and e-mail addresses are left alone.
+        assert_eq!(neutralise("@sam and a@b.example"), "@sam and a@b.example");
+    }
+
+    #[test]
+    fn user_text_cannot_become_formatting() {
+        assert_eq!(neutralise("*x*"), "*\u{200B}x*\u{200B}");
+        assert_eq!(neutralise("_x_"), "_\u{200B}x_\u{200B}");
+        assert_eq!(neutralise("~x~"), "~\u{200B}x~\u{200B}");
+        assert_eq!(neutralise("`x`"), "`\u{200B}x`\u{200B}");
+        assert_eq!(
+            neutralise("```code```"),
+            "`\u{200B}`\u{200B}`\u{200B}code`\u{200B}`\u{200B}`\u{200B}"
+        );
+        // No two formatting characters stay adjacent, and none is followed by text.
+        let n = neutralise("**_~`mixed`~_**");
+        for (i, c) in n.char_indices() {
+            if matches!(c, '*' | '_' | '~' | '`') {
+                assert!(n[i + c.len_utf8()..].starts_with('\u{200B}'), "{n:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn user_text_cannot_start_a_quote_or_stretch_the_layout() {
+        assert_eq!(neutralise("> quoted"), "\u{200B}&gt; quoted");
+        assert_eq!(neutralise("a\n> b"), "a\n\u{200B}&gt; b");
+        assert_eq!(neutralise("a > b"), "a &gt; b");
+        assert_eq!(neutralise("a\r\nb"), "a\nb");
+        assert_eq!(neutralise("a\rb"), "a\nb");
+        assert_eq!(neutralise("a\n\n\n\n\nb"), "a\n\nb");
+        assert_eq!(neutralise("a\r\n\r\n\r\n\r\nb"), "a\n\nb");
+        assert_eq!(neutralise("a\u{0}b\u{1b}c"), "a b c");
+        assert_eq!(neutralise("abc\u{202E}fed"), "abcfed");
+    }
+
+    #[test]
+    fn hostile_talking_points_render_inert_in_a_message() {
+        let hostile = "<!channel> @here <@U123> *x* &amp; ```rm -rf``` <https://evil|click>";
+        let reply = Reply::text(Text::new().plain("1. ").user(hostile)).context(Text::new().bold_user(hostile));
+        let blocks = assert_valid(&reply);
+        let text = all_text(&blocks);
+        for forbidden in ["<!", "<@", "<http", "@here", "*x*", "```", " &amp; "] {
+            assert!(!text.contains(forbidden), "{forbidden:?} survived in {text:?}");
+        }
+        let fallback = command_response(&reply)["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        for forbidden in ["<!", "<@", "<http", "@here", "*x*", "```"] {
+            assert!(
+                !fallback.contains(forbidden),
+                "{forbidden:?} survived in the fallback {fallback:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bold_user_text_stays_on_one_line_inside_its_stars() {
+        let blocks = assert_valid(&Reply::text(Text::new().plain("with ").bold_user(" Sam\nRivera ")));
+        assert_eq!(section_texts(&blocks), vec!["with *Sam Rivera*"]);
+    }
+
+    #[test]
+    fn code_spans_lose_their_backticks_and_are_escaped() {
+        let blocks = assert_valid(&Reply::text(Text::new().code("/oneonone add `x` <y> & z")));
+        assert_eq!(section_texts(&blocks), vec!["`/oneonone add x &lt;y&gt; &amp; z`"]);
+    }
+
+    #[test]
+    fn a_ten_thousand_character_user_span_becomes_several_valid_sections() {
+        let words: String = (0..2000).map(|i| format!("w{i:03} ")).collect::<String>();
+        let long: String = words.chars().take(10_000).collect();
+        let reply = Reply::text(Text::new().bold("Talking point").newline().user(long));
+        let blocks = assert_valid(&reply);
+        let sections = section_texts(&blocks);
+        assert!(sections.len() >= 4, "{} sections", sections.len());
+        assert!(sections.iter().all(|s| s.chars().count() <= 3000));
+        let joined: usize = sections.iter().map(|s| s.chars().count()).sum();
+        assert!(joined >= 10_000 - 10, "text was lost: {joined} characters left");
+    }
+
+    #[test]
+    fn a_long_span_without_spaces_is_split_without_breaking_an_entity() {
+        let reply = Reply::text(Text::new().user("&".repeat(4000)));
+        let blocks = assert_valid(&reply);
+        let sections = section_texts(&blocks);
+        assert!(sections.len() >= 7);
+        for s in &sections {
+            assert!(s.chars().count() <= 3000);
+            assert!(s.starts_with("&amp;") && s.ends_with("&amp;"), "cut inside an entity");
+            assert_eq!(s.replace("&amp;", ""), "");
+        }
+        let total: usize = sections.iter().map(|s| s.matches("&amp;").count()).sum();
+        assert_eq!(total, 4000);
+    }
+
+    #[test]
+    fn a_long_span_of_marks_is_split_without_separating_a_mark_from_its_zwsp() {
+        let blocks = assert_valid(&Reply::text(Text::new().user("*".repeat(5000))));
+        for s in section_texts(&blocks) {
+            assert!(
+                s.starts_with('*') && s.ends_with('\u{200B}'),
+                "{:?}…",
+                s.chars().take(5).collect::<String>()
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_span_of_zero_width_spaces_still_splits() {
+        let blocks = assert_valid(&Reply::text(Text::new().user("\u{200B}".repeat(10_000))));
+        assert_eq!(section_texts(&blocks).len(), 4);
+    }
+
+    #[test]
+    fn long_sections_split_at_line_breaks() {
+        let mut t = Text::new();
+        for i in 0..300 {
+            t = t.plain(format!("{i:03}. a talking point of some length")).newline();
+        }
+        let blocks = assert_valid(&Reply::text(t));
+        for s in section_texts(&blocks) {
+            assert!(s.starts_with(|c: char| c.is_ascii_digit()), "{s:.20}");
+            assert!(s.ends_with("length"), "split mid-line");
+        }
+    }
+
+    #[test]
+    fn long_headers_contexts_and_labels_are_cut_with_an_ellipsis() {
+        let reply = Reply::new()
+            .header("h".repeat(400))
+            .context(Text::new().user("c".repeat(5000)))
+            .buttons(vec![Button::new("b".repeat(200), "go", "1")]);
+        let blocks = assert_valid(&reply);
+        let header = blocks[0]["text"]["text"].as_str().unwrap_or_default();
+        assert_eq!(header.chars().count(), 150);
+        assert!(header.ends_with('…'));
+        let context = blocks[1]["elements"][0]["text"].as_str().unwrap_or_default();
+        assert_eq!(context.chars().count(), 3000);
+        assert!(context.ends_with('…'));
+        let label = blocks[2]["elements"][0]["text"]["text"].as_str().unwrap_or_default();
+        assert_eq!(label.chars().count(), 75);
+        assert!(label.ends_with('…'));
+    }
+
+    #[test]
+    fn two_hundred_sections_fit_in_fifty_blocks_with_a_note() {
+        let mut reply = Reply::new();
+        for i in 0..200 {
+            reply = reply.section(format!("point {i}"));
+        }
+        let blocks = assert_valid(&reply);
+        let list = blocks.as_array().cloned().unwrap_or_default();
+        assert!(list.len() <= 50);
+        assert_eq!(list.len(), 49);
+        assert_eq!(list[47]["text"]["text"], "point 47");
+        let note = list[48]["elements"][0]["text"].as_str().unwrap_or_default();
+        assert!(note.contains("152 more items not shown"), "{note}");
+    }
+
+    #[test]
+    fn the_home_tab_takes_up_to_a_hundred_blocks() {
+        let mut reply = Reply::new();
+        for i in 0..200 {
+            reply = reply.section(format!("point {i}"));
+        }
+        let blocks = serde_json::to_value(home_blocks(&reply)).unwrap_or_default();
+        assert!(validate_blocks(&blocks, MAX_VIEW_BLOCKS).is_empty());
+        assert_eq!(blocks.as_array().map(Vec::len), Some(99));
+        let small = serde_json::to_value(home_blocks(&agenda_reply())).unwrap_or_default();
+        assert_eq!(small, blocks_json(&agenda_reply()));
+    }
+
+    #[test]
+    fn sixty_buttons_become_actions_blocks_of_at_most_twenty_five() {
+        let buttons: Vec<Button> = (0..60)
+            .map(|i| Button::new(format!("#{i}"), format!("act_{i}"), i.to_string()))
+            .collect();
+        let blocks = assert_valid(&Reply::new().buttons(buttons));
+        let sizes: Vec<usize> = blocks
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b["elements"].as_array().map(Vec::len))
+            .collect();
+        assert_eq!(sizes, vec![25, 25, 10]);
+        assert_eq!(blocks[2]["elements"][9]["action_id"], "act_59");
+        assert_eq!(blocks[2]["elements"][9]["value"], "59");
+    }
+
+    #[test]
+    fn buttons_sharing_an_action_id_get_unique_ids_that_route_to_the_same_name() {
+        let buttons: Vec<Button> = (1..=5)
+            .map(|n| Button::new(n.to_string(), "rate", format!("41:{n}")))
+            .collect();
+        let blocks = assert_valid(&Reply::new().buttons(buttons));
+        let ids: Vec<&str> = blocks[0]["elements"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["action_id"].as_str())
+            .collect();
+        assert_eq!(ids, vec!["rate", "rate#2", "rate#3", "rate#4", "rate#5"]);
+        assert!(ids.iter().all(|id| action_name(id) == "rate"));
+        assert_eq!(action_name("pick_partner"), "pick_partner");
+    }
+
+    #[test]
+    fn buttons_keep_their_style_and_value() {
+        let blocks = assert_valid(&Reply::new().buttons(vec![
+            Button::new("Held", "meeting_held", "m:1").primary(),
+            Button::new("Skip", "meeting_skip", "m:1").danger(),
+            Button::new("Later", "later", ""),
+        ]));
+        let els = &blocks[0]["elements"];
+        assert_eq!(els[0]["style"], "primary");
+        assert_eq!(els[1]["style"], "danger");
+        assert!(els[2].get("style").is_none());
+        assert!(els[2].get("value").is_none(), "an empty value is left out");
+        assert_eq!(els[0]["text"]["type"], "plain_text");
+    }
+
+    #[test]
+    fn buttons_whose_action_id_or_value_do_not_fit_are_dropped() {
+        let reply = Reply::new().section("Pick one").buttons(vec![
+            Button::new("ok", "ok", "1"),
+            Button::new("long id", "a".repeat(256), "1"),
+            Button::new("long value", "v", "x".repeat(2001)),
+        ]);
+        let blocks = assert_valid(&reply);
+        assert_eq!(blocks[1]["elements"].as_array().map(Vec::len), Some(1));
+        // Nothing left: no empty actions block.
+        let only_bad = assert_valid(
+            &Reply::new()
+                .section("x")
+                .buttons(vec![Button::new("b", "a".repeat(300), "")]),
+        );
+        assert_eq!(only_bad.as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn empty_sections_headers_and_contexts_are_left_out() {
+        let reply = Reply::new()
+            .header("  ")
+            .section(Text::new())
+            .context(Text::new().user("\n\n"))
+            .section("kept");
+        let blocks = assert_valid(&reply);
+        assert_eq!(section_texts(&blocks), vec!["kept"]);
+        assert_eq!(blocks.as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn the_text_fallback_is_escaped_and_at_most_three_thousand_characters() {
+        let reply = Reply::new()
+            .header("A & B")
+            .section(Text::new().user("<!channel> ".repeat(1000)));
+        let text = command_response(&reply)["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(text.starts_with("A &amp; B\n&lt;!channel&gt;"));
+        assert!(
+            (2990..=3000).contains(&text.chars().count()),
+            "{}",
+            text.chars().count()
+        );
+        assert!(text.ends_with('…'));
+        let entity_free = text.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "");
+        assert!(!entity_free.contains('&'), "cut inside an entity");
+    }
+
+    #[test]
+    fn validate_blocks_accepts_what_we_render() {
+        assert!(validate_blocks(&blocks_json(&agenda_reply()), 50).is_empty());
+        assert!(validate_blocks(&json!([]), 50).is_empty());
+    }
+
+    fn section(text: &str) -> Value {
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } })
+    }
+
+    fn button(text: &str, action_id: &str) -> Value {
+        json!({ "type": "button", "text": { "type": "plain_text", "text": text }, "action_id": action_id })
+    }
+
+    fn one_violation(blocks: Value, max: usize, needle: &str) {
+        let v = validate_blocks(&blocks, max);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert!(v[0].contains(needle), "{:?} does not mention {needle:?}", v[0]);
+    }
+
+    #[test]
+    fn validate_blocks_catches_too_many_blocks() {
+        let blocks = Value::Array((0..51).map(|_| json!({ "type": "divider" })).collect());
+        one_violation(blocks.clone(), 50, "51 blocks");
+        assert!(validate_blocks(&blocks, 100).is_empty());
+    }
+
+    #[test]
+    fn validate_blocks_catches_a_section_text_over_3000() {
+        one_violation(json!([section(&"x".repeat(3001))]), 50, "3001 characters");
+        assert!(validate_blocks(&json!([section(&"x".repeat(3000))]), 50).is_empty());
+    }
+
+    #[test]
+    fn validate_blocks_catches_a_header_over_150() {
+        let header = json!({ "type": "header", "text": { "type": "plain_text", "text": "h".repeat(151) } });
+        one_violation(json!([header]), 50, "151 characters");
+        let mrkdwn_header = json!({ "type": "header", "text": { "type": "mrkdwn", "text": "h" } });
+        one_violation(json!([mrkdwn_header]), 50, "not allowed");
+    }
+
+    #[test]
+    fn validate_blocks_catches_a_button_text_over_75() {
+        let actions = json!({ "type": "actions", "elements": [button(&"b".repeat(76), "go")] });
+        one_violation(json!([actions]), 50, "76 characters");
+    }
+
+    #[test]
+    fn validate_blocks_catches_an_action_id_over_255() {
+        let actions = json!({ "type": "actions", "elements": [button("b", &"a".repeat(256))] });
+        one_violation(json!([actions]), 50, "action_id: 256 characters");
+    }
+
+    #[test]
+    fn validate_blocks_catches_more_than_25_actions() {
+        let elements: Vec<Value> = (0..26).map(|i| button("b", &format!("a{i}"))).collect();
+        one_violation(json!([{ "type": "actions", "elements": elements }]), 50, "26 elements");
+    }
+
+    #[test]
+    fn validate_blocks_catches_duplicate_block_ids() {
+        let mut a = section("a");
+        let mut b = section("b");
+        a["block_id"] = json!("same");
+        b["block_id"] = json!("same");
+        one_violation(json!([a, b]), 50, "duplicate");
+    }
+
+    #[test]
+    fn validate_blocks_catches_duplicate_action_ids_in_a_block() {
+        let actions = json!({ "type": "actions", "elements": [button("1", "rate"), button("2", "rate")] });
+        one_violation(json!([actions]), 50, "duplicate \"rate\"");
+    }
+
+    #[test]
+    fn validate_blocks_catches_empty_texts_and_values_over_2000() {
+        one_violation(json!([section("  ")]), 50, "empty text");
+        let mut b = button("b", "go");
+        b["value"] = json!("v".repeat(2001));
+        one_violation(
+            json!([{ "type": "actions", "elements": [b] }]),
+            50,
+            "value: 2001 characters",
+        );
+        one_violation(json!({ "type": "divider" }), 50, "not an array");
+    }
+}

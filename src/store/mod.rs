@@ -1,0 +1,783 @@
+//! The store: every SQL statement of the product, on SQLite or PostgreSQL.
+//!
+//! `Db` is a closed set of two engines. Methods are named after domain
+//! operations and return domain types; rows are decoded by `rows.rs`. The
+//! same SQL text serves both engines wherever it can (`$n` placeholders,
+//! `returning`, `on conflict` work on both); the `on_db!` macro expands one
+//! body per pool. Where dialects differ, both literals sit side by side.
+//! Imports `domain` only.
+
+mod rows;
+pub mod testing;
+
+#[cfg(test)]
+mod contract_tests;
+
+use crate::domain::model::*;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
+use rows::*;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use rows::{decode_cadence, encode_cadence};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// An expected clash the domain turns into a message.
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("unsupported DATABASE_URL: {0}")]
+    BadUrl(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database: SQLite (single node) or PostgreSQL (several replicas).
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same body against whichever pool this is. The body is expanded
+/// twice, so each copy is type-checked against its own engine.
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Fields of a new series.
+#[derive(Debug, Clone)]
+pub struct NewSeries {
+    pub workspace_id: WorkspaceId,
+    pub manager_id: PersonId,
+    pub report_id: PersonId,
+    pub cadence: Cadence,
+    pub time: NaiveTime,
+    pub tz: Tz,
+    pub duration_minutes: u32,
+    pub template: Option<String>,
+    pub lead_minutes: u32,
+    pub anchor_date: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A manager's view of one series over a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesStats {
+    pub last_held: Option<DateTime<Utc>>,
+    pub held: u32,
+    pub skipped: u32,
+    pub open_actions: u32,
+    pub overdue_actions: u32,
+    pub avg_rating: Option<f64>,
+    pub ratings: u32,
+}
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn date_text(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn minutes(t: NaiveTime) -> i64 {
+    use chrono::Timelike;
+    i64::from(t.hour() * 60 + t.minute())
+}
+
+fn lo_hi(a: PersonId, b: PersonId) -> (i64, i64) {
+    (a.0.min(b.0), a.0.max(b.0))
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+impl Db {
+    /// Opens `sqlite://PATH` (created if missing; WAL, busy timeout, foreign
+    /// keys on), `sqlite::memory:`, or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Db> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::BadUrl(format!("{e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            // An in-memory database exists per connection: keep exactly one.
+            let max = if url.contains(":memory:") { 1 } else { 8 };
+            let pool = SqlitePoolOptions::new().max_connections(max).connect_with(opts).await?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(format!("{e}")))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            Err(StoreError::BadUrl(format!("scheme {scheme:?}: use sqlite:// or postgres://")))
+        }
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Db::Sqlite(p) => SQLITE_MIGRATOR.run(p).await,
+            Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await,
+        }
+        .map_err(StoreError::Migrate)
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        on_db!(self, p => sqlx::query("select 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// True when every embedded migration is applied.
+    pub async fn is_migrated(&self) -> Result<bool> {
+        let (applied, expected): (Vec<i64>, usize) = match self {
+            Db::Sqlite(p) => (
+                sqlx::query_scalar("select version from _sqlx_migrations where success").fetch_all(p).await?,
+                SQLITE_MIGRATOR.iter().count(),
+            ),
+            Db::Postgres(p) => (
+                sqlx::query_scalar("select version from _sqlx_migrations where success").fetch_all(p).await?,
+                POSTGRES_MIGRATOR.iter().count(),
+            ),
+        };
+        Ok(applied.len() >= expected)
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, p => p.close().await)
+    }
+
+    // ------------------------------------------------------------ workspaces
+
+    pub async fn ensure_workspace(&self, platform: Platform, external_id: &str, name: &str) -> Result<Workspace> {
+        const Q: &str = "insert into workspaces (platform, external_id, name) values ($1, $2, $3)
+            on conflict (platform, external_id) do update set
+                name = case when excluded.name = '' then workspaces.name else excluded.name end
+            returning id, platform, external_id, name, overdue_after_days";
+        let row: WorkspaceRow = on_db!(self, p => sqlx::query_as(Q)
+            .bind(platform.as_str()).bind(external_id.to_string()).bind(name.to_string())
+            .fetch_one(p).await)?;
+        row.try_into()
+    }
+
+    pub async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>> {
+        const Q: &str = "select id, platform, external_id, name, overdue_after_days from workspaces where id = $1";
+        let row: Option<WorkspaceRow> = on_db!(self, p => sqlx::query_as(Q).bind(id.0).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn workspace_by_external(&self, platform: Platform, external_id: &str) -> Result<Option<Workspace>> {
+        const Q: &str = "select id, platform, external_id, name, overdue_after_days from workspaces
+            where platform = $1 and external_id = $2";
+        let row: Option<WorkspaceRow> = on_db!(self, p => sqlx::query_as(Q)
+            .bind(platform.as_str()).bind(external_id.to_string()).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    // ------------------------------------------------------------ people
+
+    pub async fn person(&self, ws: WorkspaceId, id: PersonId) -> Result<Option<Person>> {
+        const Q: &str = "select * from people where workspace_id = $1 and id = $2";
+        let row: Option<PersonRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn person_by_external(&self, ws: WorkspaceId, external_id: &str) -> Result<Option<Person>> {
+        const Q: &str = "select * from people where workspace_id = $1 and external_id = $2";
+        let row: Option<PersonRow> = on_db!(self, p => sqlx::query_as(Q)
+            .bind(ws.0).bind(external_id.to_string()).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// Inserts the person, or refreshes what the platform says about them,
+    /// keeping their own settings.
+    pub async fn upsert_profile(&self, ws: WorkspaceId, profile: &Profile, now: DateTime<Utc>) -> Result<Person> {
+        const Q: &str = "insert into people (workspace_id, external_id, display_name, email, platform_tz, profile_refreshed_at)
+            values ($1, $2, $3, $4, $5, $6)
+            on conflict (workspace_id, external_id) do update set
+                display_name = excluded.display_name, email = excluded.email,
+                platform_tz = excluded.platform_tz, profile_refreshed_at = excluded.profile_refreshed_at
+            returning *";
+        let row: PersonRow = on_db!(self, p => sqlx::query_as(Q)
+            .bind(ws.0).bind(profile.external_id.clone()).bind(profile.display_name.clone())
+            .bind(profile.email.clone()).bind(profile.tz.map(|t| t.name().to_string())).bind(ts(now))
+            .fetch_one(p).await)?;
+        row.try_into()
+    }
+
+    /// The person if known, else a new one with defaults (refreshed later).
+    pub async fn ensure_person(&self, ws: WorkspaceId, external_id: &str, display_name: &str) -> Result<Person> {
+        const INSERT: &str = "insert into people (workspace_id, external_id, display_name) values ($1, $2, $3)
+            on conflict (workspace_id, external_id) do nothing";
+        on_db!(self, p => sqlx::query(INSERT)
+            .bind(ws.0).bind(external_id.to_string()).bind(display_name.to_string()).execute(p).await.map(|r| r.rows_affected()))?;
+        self.person_by_external(ws, external_id)
+            .await?
+            .ok_or(StoreError::Corrupt("person vanished after insert".into()))
+    }
+
+    pub async fn people_by_email(&self, ws: WorkspaceId, email: &str) -> Result<Vec<Person>> {
+        const Q: &str = "select * from people where workspace_id = $1 and lower(email) = lower($2) order by id";
+        let rows: Vec<PersonRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(email.to_string()).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn people_by_name(&self, ws: WorkspaceId, name: &str) -> Result<Vec<Person>> {
+        const Q: &str = "select * from people where workspace_id = $1
+            and (lower(display_name) = lower($2) or lower(external_id) = lower($2)) order by id";
+        let rows: Vec<PersonRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(name.to_string()).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn save_person_settings(&self, person: &Person) -> Result<()> {
+        const Q: &str = "update people set tz_override = $1, work_start_min = $2, work_end_min = $3,
+            nudges = $4, away_until = $5 where id = $6 and workspace_id = $7";
+        on_db!(self, p => sqlx::query(Q)
+            .bind(person.tz_override.map(|t| t.name().to_string()))
+            .bind(minutes(person.work_start)).bind(minutes(person.work_end))
+            .bind(person.nudges).bind(person.away_until.map(date_text))
+            .bind(person.id.0).bind(person.workspace_id.0)
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ series
+
+    pub async fn create_series(&self, new: &NewSeries) -> Result<Series> {
+        const Q: &str = "insert into series (workspace_id, manager_id, report_id, person_lo, person_hi, cadence,
+                time_min, tz, duration_minutes, template, lead_minutes, state, anchor_date, created_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $13)
+            returning *";
+        let (lo, hi) = lo_hi(new.manager_id, new.report_id);
+        let res: Result<SeriesRow, sqlx::Error> = on_db!(self, p => sqlx::query_as(Q)
+            .bind(new.workspace_id.0).bind(new.manager_id.0).bind(new.report_id.0).bind(lo).bind(hi)
+            .bind(encode_cadence(&new.cadence)).bind(minutes(new.time)).bind(new.tz.name().to_string())
+            .bind(i64::from(new.duration_minutes)).bind(new.template.clone()).bind(i64::from(new.lead_minutes))
+            .bind(date_text(new.anchor_date)).bind(ts(new.created_at))
+            .fetch_one(p).await);
+        match res {
+            Ok(row) => row.try_into(),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("these two people already have a 1:1")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn update_series(&self, s: &Series) -> Result<()> {
+        const Q: &str = "update series set manager_id = $1, report_id = $2, cadence = $3, time_min = $4, tz = $5,
+                duration_minutes = $6, template = $7, lead_minutes = $8, state = $9, anchor_date = $10
+            where id = $11 and workspace_id = $12";
+        on_db!(self, p => sqlx::query(Q)
+            .bind(s.manager_id.0).bind(s.report_id.0).bind(encode_cadence(&s.cadence)).bind(minutes(s.time))
+            .bind(s.tz.name().to_string()).bind(i64::from(s.duration_minutes)).bind(s.template.clone())
+            .bind(i64::from(s.lead_minutes)).bind(s.state.as_str()).bind(date_text(s.anchor_date))
+            .bind(s.id.0).bind(s.workspace_id.0)
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn series(&self, ws: WorkspaceId, id: SeriesId) -> Result<Option<Series>> {
+        const Q: &str = "select * from series where workspace_id = $1 and id = $2";
+        let row: Option<SeriesRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn series_between(&self, ws: WorkspaceId, a: PersonId, b: PersonId) -> Result<Option<Series>> {
+        const Q: &str = "select * from series where workspace_id = $1 and person_lo = $2 and person_hi = $3";
+        let (lo, hi) = lo_hi(a, b);
+        let row: Option<SeriesRow> =
+            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(lo).bind(hi).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn series_for_person(&self, ws: WorkspaceId, person: PersonId, include_ended: bool) -> Result<Vec<Series>> {
+        const Q: &str = "select * from series where workspace_id = $1 and (manager_id = $2 or report_id = $2)
+            and ($3 or state <> 'ended') order by id";
+        let rows: Vec<SeriesRow> = on_db!(self, p => sqlx::query_as(Q)
+            .bind(ws.0).bind(person.0).bind(include_ended).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    // ------------------------------------------------------------ meetings
+
+    /// Creates the meeting for `slot` unless it exists; `true` when created.
+    pub async fn insert_meeting(
+        &self,
+        series: SeriesId,
+        slot: DateTime<Utc>,
+        scheduled_at: DateTime<Utc>,
+    ) -> Result<(Meeting, bool)> {
+        const INSERT: &str = "insert into meetings (series_id, slot, scheduled_at, state) values ($1, $2, $3, 'upcoming')
+            on conflict (series_id, slot) do nothing returning id";
+        const SELECT: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at
+            from meetings where series_id = $1 and slot = $2";
+        let created: Option<i64> = on_db!(self, p => sqlx::query_scalar(INSERT)
+            .bind(series.0).bind(ts(slot)).bind(ts(scheduled_at)).fetch_optional(p).await)?;
+        let row: MeetingRow = on_db!(self, p => sqlx::query_as(SELECT).bind(series.0).bind(ts(slot)).fetch_one(p).await)?;
+        Ok((row.try_into()?, created.is_some()))
+    }
+
+    pub async fn meeting(&self, id: MeetingId) -> Result<Option<Meeting>> {
+        const Q: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at from meetings where id = $1";
+        let row: Option<MeetingRow> = on_db!(self, p => sqlx::query_as(Q).bind(id.0).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn pending_meetings(&self, series: SeriesId) -> Result<Vec<Meeting>> {
+        const Q: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at from meetings
+            where series_id = $1 and state in ('upcoming', 'rescheduled') order by scheduled_at, id";
+        let rows: Vec<MeetingRow> = on_db!(self, p => sqlx::query_as(Q).bind(series.0).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn last_meeting_by_slot(&self, series: SeriesId) -> Result<Option<Meeting>> {
+        const Q: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at from meetings
+            where series_id = $1 order by slot desc limit 1";
+        let row: Option<MeetingRow> = on_db!(self, p => sqlx::query_as(Q).bind(series.0).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn closed_meetings(&self, series: SeriesId, limit: u32) -> Result<Vec<Meeting>> {
+        const Q: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at from meetings
+            where series_id = $1 and state in ('held', 'skipped') order by scheduled_at desc, id desc limit $2";
+        let rows: Vec<MeetingRow> =
+            on_db!(self, p => sqlx::query_as(Q).bind(series.0).bind(i64::from(limit)).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Marks a pending meeting held or skipped and, in the same transaction,
+    /// moves its open talking points to `roll_to` (appended, rollover count
+    /// +1, author, comments and origin kept). Returns how many rolled.
+    pub async fn close_meeting(
+        &self,
+        meeting: MeetingId,
+        state: MeetingState,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+        roll_to: Option<MeetingId>,
+    ) -> Result<u32> {
+        const CLOSE: &str = "update meetings set state = $1, skip_reason = $2, closed_at = $3
+            where id = $4 and state in ('upcoming', 'rescheduled')";
+        const OPEN_POINTS: &str =
+            "select id from talking_points where meeting_id = $1 and state = 'open' order by position, id";
+        const MAX_POS: &str = "select coalesce(max(position), 0) from talking_points where meeting_id = $1";
+        const MOVE: &str = "update talking_points set meeting_id = $1, position = $2, rollover_count = rollover_count + 1
+            where id = $3";
+        const LOCK_PG: &str = "select id from meetings where id = $1 for update";
+        let reason = reason.map(str::to_string);
+        on_db!(self, p => {
+            let mut tx = begin(self, p).await?;
+            if let (Db::Postgres(_), Some(to)) = (self, roll_to) {
+                // Serializes with concurrent adds to the target's agenda.
+                sqlx::query(LOCK_PG).bind(to.0).execute(&mut *tx).await?;
+            }
+            let closed = sqlx::query(CLOSE)
+                .bind(state.as_str()).bind(reason.clone()).bind(ts(at)).bind(meeting.0)
+                .execute(&mut *tx).await?;
+            if closed.rows_affected() == 0 {
+                return Err(StoreError::Conflict("meeting already closed"));
+            }
+            let mut rolled = 0u32;
+            if let Some(to) = roll_to {
+                let ids: Vec<i64> = sqlx::query_scalar(OPEN_POINTS).bind(meeting.0).fetch_all(&mut *tx).await?;
+                let mut pos: i64 = sqlx::query_scalar(MAX_POS).bind(to.0).fetch_one(&mut *tx).await?;
+                for id in ids {
+                    pos += 1;
+                    sqlx::query(MOVE).bind(to.0).bind(pos).bind(id).execute(&mut *tx).await?;
+                    rolled += 1;
+                }
+            }
+            tx.commit().await?;
+            Ok(rolled)
+        })
+    }
+
+    /// Moves a pending meeting to `at` (state `rescheduled`); its slot stays,
+    /// so the cadence does not drift.
+    pub async fn reschedule_meeting(&self, meeting: MeetingId, at: DateTime<Utc>) -> Result<()> {
+        const Q: &str = "update meetings set scheduled_at = $1, state = 'rescheduled'
+            where id = $2 and state in ('upcoming', 'rescheduled')";
+        let done = on_db!(self, p => sqlx::query(Q).bind(ts(at)).bind(meeting.0).execute(p).await.map(|r| r.rows_affected()))?;
+        if done == 0 {
+            return Err(StoreError::Conflict("meeting already closed"));
+        }
+        Ok(())
+    }
+
+    /// Puts a future upcoming meeting on a new cadence slot (after the
+    /// manager changed the cadence), keeping its agenda. If another meeting
+    /// already holds that slot, the agenda joins it instead.
+    pub async fn retime_meeting(&self, meeting: MeetingId, slot: DateTime<Utc>) -> Result<()> {
+        const Q: &str = "update meetings set slot = $1, scheduled_at = $1 where id = $2 and state = 'upcoming'";
+        match on_db!(self, p => sqlx::query(Q).bind(ts(slot)).bind(meeting.0).execute(p).await.map(|r| r.rows_affected())) {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    // ------------------------------------------------------------ talking points
+
+    /// Appends a point to a meeting's agenda. The position is computed in the
+    /// insert itself (atomic on SQLite's single writer); PostgreSQL locks the
+    /// meeting row first so concurrent adds get distinct positions.
+    pub async fn add_talking_point(
+        &self,
+        meeting: MeetingId,
+        author: PersonId,
+        category: Category,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TalkingPoint> {
+        const INSERT: &str = "insert into talking_points
+                (meeting_id, author_id, text, category, position, state, rollover_count, origin_meeting_id, created_at)
+            values ($1, $2, $3, $4,
+                (select coalesce(max(position), 0) + 1 from talking_points where meeting_id = $1),
+                'open', 0, $1, $5)
+            returning *";
+        const LOCK_PG: &str = "select id from meetings where id = $1 for update";
+        let row: TalkingPointRow = match self {
+            Db::Sqlite(p) => {
+                sqlx::query_as(INSERT)
+                    .bind(meeting.0)
+                    .bind(author.0)
+                    .bind(text.to_string())
+                    .bind(category.as_str())
+                    .bind(ts(now))
+                    .fetch_one(p)
+                    .await?
+            }
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(LOCK_PG).bind(meeting.0).execute(&mut *tx).await?;
+                let row = sqlx::query_as(INSERT)
+                    .bind(meeting.0)
+                    .bind(author.0)
+                    .bind(text.to_string())
+                    .bind(category.as_str())
+                    .bind(ts(now))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row
+            }
+        };
+        row.try_into()
+    }
+
+    pub async fn talking_points(&self, meeting: MeetingId) -> Result<Vec<TalkingPoint>> {
+        const Q: &str = "select * from talking_points where meeting_id = $1 order by position, id";
+        let rows: Vec<TalkingPointRow> = on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn talking_point(&self, id: TalkingPointId) -> Result<Option<TalkingPoint>> {
+        const Q: &str = "select * from talking_points where id = $1";
+        let row: Option<TalkingPointRow> = on_db!(self, p => sqlx::query_as(Q).bind(id.0).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn set_point_state(&self, id: TalkingPointId, state: PointState) -> Result<()> {
+        const Q: &str = "update talking_points set state = $1 where id = $2";
+        on_db!(self, p => sqlx::query(Q).bind(state.as_str()).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn add_comment(
+        &self,
+        point: TalkingPointId,
+        author: PersonId,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Comment> {
+        const Q: &str = "insert into comments (talking_point_id, author_id, text, created_at) values ($1, $2, $3, $4)
+            returning id, talking_point_id, author_id, text, created_at";
+        let row: CommentRow = on_db!(self, p => sqlx::query_as(Q)
+            .bind(point.0).bind(author.0).bind(text.to_string()).bind(ts(now)).fetch_one(p).await)?;
+        row.try_into()
+    }
+
+    pub async fn comments_for_meeting(&self, meeting: MeetingId) -> Result<Vec<Comment>> {
+        const Q: &str = "select c.id, c.talking_point_id, c.author_id, c.text, c.created_at
+            from comments c join talking_points t on t.id = c.talking_point_id
+            where t.meeting_id = $1 order by c.id";
+        let rows: Vec<CommentRow> = on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn add_private_note(
+        &self,
+        meeting: MeetingId,
+        author: PersonId,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PrivateNote> {
+        const Q: &str = "insert into private_notes (meeting_id, author_id, text, created_at) values ($1, $2, $3, $4)
+            returning id, meeting_id, author_id, text, created_at";
+        let row: NoteRow = on_db!(self, p => sqlx::query_as(Q)
+            .bind(meeting.0).bind(author.0).bind(text.to_string()).bind(ts(now)).fetch_one(p).await)?;
+        row.try_into()
+    }
+
+    /// Only `author`'s notes: nobody else ever reads them.
+    pub async fn private_notes(&self, meeting: MeetingId, author: PersonId) -> Result<Vec<PrivateNote>> {
+        const Q: &str = "select id, meeting_id, author_id, text, created_at from private_notes
+            where meeting_id = $1 and author_id = $2 order by id";
+        let rows: Vec<NoteRow> = on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).bind(author.0).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    // ------------------------------------------------------------ action items
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_action_item(
+        &self,
+        series: SeriesId,
+        meeting: MeetingId,
+        owner: PersonId,
+        created_by: PersonId,
+        text: &str,
+        due: Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> Result<ActionItem> {
+        const Q: &str = "insert into action_items (series_id, meeting_id, owner_id, created_by, text, due, state, created_at)
+            values ($1, $2, $3, $4, $5, $6, 'open', $7) returning *";
+        let row: ActionRow = on_db!(self, p => sqlx::query_as(Q)
+            .bind(series.0).bind(meeting.0).bind(owner.0).bind(created_by.0).bind(text.to_string())
+            .bind(due.map(date_text)).bind(ts(now)).fetch_one(p).await)?;
+        row.try_into()
+    }
+
+    pub async fn action_item(&self, id: ActionItemId) -> Result<Option<ActionItem>> {
+        const Q: &str = "select * from action_items where id = $1";
+        let row: Option<ActionRow> = on_db!(self, p => sqlx::query_as(Q).bind(id.0).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn open_action_items_for_series(&self, series: SeriesId) -> Result<Vec<ActionItem>> {
+        const Q: &str = "select * from action_items where series_id = $1 and state = 'open'
+            order by case when due is null then 1 else 0 end, due, id";
+        let rows: Vec<ActionRow> = on_db!(self, p => sqlx::query_as(Q).bind(series.0).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn open_action_items_owned_by(&self, ws: WorkspaceId, person: PersonId) -> Result<Vec<ActionItem>> {
+        const Q: &str = "select a.* from action_items a join series s on s.id = a.series_id
+            where s.workspace_id = $1 and a.owner_id = $2 and a.state = 'open'
+            order by case when a.due is null then 1 else 0 end, a.due, a.id";
+        let rows: Vec<ActionRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(person.0).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn action_items_created_in(&self, meeting: MeetingId) -> Result<Vec<ActionItem>> {
+        const Q: &str = "select * from action_items where meeting_id = $1 order by id";
+        let rows: Vec<ActionRow> = on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// `false` when the item was not open (already done, or absent).
+    pub async fn complete_action_item(&self, id: ActionItemId, now: DateTime<Utc>) -> Result<bool> {
+        const Q: &str = "update action_items set state = 'done', completed_at = $1 where id = $2 and state = 'open'";
+        let done = on_db!(self, p => sqlx::query(Q).bind(ts(now)).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    // ------------------------------------------------------------ templates
+
+    pub async fn templates(&self, ws: WorkspaceId) -> Result<Vec<Template>> {
+        const Q: &str = "select id, workspace_id, name, items, created_by, created_at from templates
+            where workspace_id = $1 order by name_key";
+        let rows: Vec<TemplateRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn template_by_name(&self, ws: WorkspaceId, name: &str) -> Result<Option<Template>> {
+        const Q: &str = "select id, workspace_id, name, items, created_by, created_at from templates
+            where workspace_id = $1 and name_key = $2";
+        let row: Option<TemplateRow> = on_db!(self, p => sqlx::query_as(Q)
+            .bind(ws.0).bind(name.trim().to_lowercase()).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn create_template(
+        &self,
+        ws: WorkspaceId,
+        name: &str,
+        items: &[String],
+        by: PersonId,
+        now: DateTime<Utc>,
+    ) -> Result<Template> {
+        const Q: &str = "insert into templates (workspace_id, name, name_key, items, created_by, created_at)
+            values ($1, $2, $3, $4, $5, $6) returning id, workspace_id, name, items, created_by, created_at";
+        let items = serde_json::to_string(items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let name = name.trim();
+        let res: Result<TemplateRow, sqlx::Error> = on_db!(self, p => sqlx::query_as(Q)
+            .bind(ws.0).bind(name.to_string()).bind(name.to_lowercase()).bind(items.clone()).bind(by.0).bind(ts(now))
+            .fetch_one(p).await);
+        match res {
+            Ok(row) => row.try_into(),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("template name taken")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn delete_template(&self, ws: WorkspaceId, name: &str) -> Result<bool> {
+        const Q: &str = "delete from templates where workspace_id = $1 and name_key = $2";
+        let done = on_db!(self, p => sqlx::query(Q).bind(ws.0).bind(name.trim().to_lowercase()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    // ------------------------------------------------------------ ratings, requests, stats
+
+    pub async fn upsert_rating(
+        &self,
+        meeting: MeetingId,
+        person: PersonId,
+        score: u8,
+        comment: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        const Q: &str = "insert into ratings (meeting_id, person_id, score, comment, created_at) values ($1, $2, $3, $4, $5)
+            on conflict (meeting_id, person_id) do update set score = excluded.score,
+                comment = coalesce(excluded.comment, ratings.comment), created_at = excluded.created_at";
+        on_db!(self, p => sqlx::query(Q)
+            .bind(meeting.0).bind(person.0).bind(i64::from(score)).bind(comment.map(str::to_string)).bind(ts(now))
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn ratings_for_meeting(&self, meeting: MeetingId) -> Result<Vec<Rating>> {
+        const Q: &str = "select meeting_id, person_id, score, comment, created_at from ratings
+            where meeting_id = $1 order by person_id";
+        let rows: Vec<RatingRow> = on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn create_request(
+        &self,
+        ws: WorkspaceId,
+        from: PersonId,
+        to: PersonId,
+        text: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<MeetingRequest> {
+        const Q: &str = "insert into meeting_requests (workspace_id, from_id, to_id, text, created_at)
+            values ($1, $2, $3, $4, $5) returning id, workspace_id, from_id, to_id, text, created_at";
+        let row: RequestRow = on_db!(self, p => sqlx::query_as(Q)
+            .bind(ws.0).bind(from.0).bind(to.0).bind(text.map(str::to_string)).bind(ts(now)).fetch_one(p).await)?;
+        row.try_into()
+    }
+
+    pub async fn request(&self, ws: WorkspaceId, id: RequestId) -> Result<Option<MeetingRequest>> {
+        const Q: &str = "select id, workspace_id, from_id, to_id, text, created_at from meeting_requests
+            where workspace_id = $1 and id = $2";
+        let row: Option<RequestRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// Held/skipped counts and ratings for meetings since `since`; action
+    /// items open now (overdue: due before `today`). Two queries, no N+1.
+    pub async fn series_stats(&self, series: SeriesId, since: DateTime<Utc>, today: NaiveDate) -> Result<SeriesStats> {
+        const MEETINGS: &str = "select
+                (select max(scheduled_at) from meetings where series_id = $1 and state = 'held'),
+                (select count(*) from meetings where series_id = $1 and state = 'held' and scheduled_at >= $2),
+                (select count(*) from meetings where series_id = $1 and state = 'skipped' and scheduled_at >= $2),
+                (select count(*) from action_items where series_id = $1 and state = 'open'),
+                (select count(*) from action_items where series_id = $1 and state = 'open' and due < $3)";
+        const RATINGS: &str = "select count(*), cast(coalesce(sum(r.score), 0) as bigint) from ratings r join meetings m on m.id = r.meeting_id
+            where m.series_id = $1 and m.scheduled_at >= $2";
+        let (last, held, skipped, open, overdue): (Option<i64>, i64, i64, i64, i64) = on_db!(self, p => sqlx::query_as(MEETINGS)
+            .bind(series.0).bind(ts(since)).bind(date_text(today)).fetch_one(p).await)?;
+        let (count, sum): (i64, i64) =
+            on_db!(self, p => sqlx::query_as(RATINGS).bind(series.0).bind(ts(since)).fetch_one(p).await)?;
+        let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+        Ok(SeriesStats {
+            last_held: last.map(from_ts).transpose()?,
+            held: n(held),
+            skipped: n(skipped),
+            open_actions: n(open),
+            overdue_actions: n(overdue),
+            avg_rating: (count > 0).then(|| sum as f64 / count as f64),
+            ratings: n(count),
+        })
+    }
+
+    // ------------------------------------------------------------ inbound events
+
+    /// Records an inbound event key (Slack `event_id`, or `msg:channel:ts`);
+    /// `true` the first time it is seen, `false` for a retry or duplicate.
+    /// Keys older than a day are dropped on the way: Slack retries within minutes.
+    pub async fn first_sight_of_event(&self, key: &str, now: DateTime<Utc>) -> Result<bool> {
+        const INSERT: &str = "insert into processed_events (key, received_at) values ($1, $2) on conflict (key) do nothing";
+        const PRUNE: &str = "delete from processed_events where received_at < $1";
+        let done = on_db!(self, p => sqlx::query(INSERT).bind(key.to_string()).bind(ts(now)).execute(p).await.map(|r| r.rows_affected()))?;
+        if done == 1 && now.timestamp() % 64 == 0 {
+            on_db!(self, p => sqlx::query(PRUNE).bind(ts(now) - 86_400).execute(p).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(done == 1)
+    }
+}
+
+/// A write transaction. SQLite's must start `immediate`: a deferred one that
+/// reads and then writes fails with "database is locked" under concurrency
+/// instead of waiting for the busy timeout.
+async fn begin<'c, P: TxPool>(_db: &Db, pool: &'c P) -> Result<sqlx::Transaction<'static, P::Db>> {
+    pool.begin_write().await
+}
+
+trait TxPool {
+    type Db: sqlx::Database;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>>;
+}
+
+impl TxPool for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.begin_with("begin immediate").await?)
+    }
+}
+
+impl TxPool for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self.begin().await?)
+    }
+}

@@ -1,0 +1,405 @@
+//! Row types as the database returns them, and their checked conversion into
+//! domain types. A value that does not decode (an unknown zone, a bad date)
+//! is `StoreError::Corrupt`, never a panic.
+
+use super::StoreError;
+use crate::domain::model::*;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+pub(super) fn from_ts(t: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp(t, 0).ok_or_else(|| StoreError::Corrupt(format!("timestamp {t}")))
+}
+
+fn date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("date {s:?}")))
+}
+
+fn time_of(min: i64) -> Result<NaiveTime> {
+    u32::try_from(min)
+        .ok()
+        .and_then(|m| NaiveTime::from_hms_opt(m / 60, m % 60, 0))
+        .ok_or_else(|| StoreError::Corrupt(format!("time of day {min}")))
+}
+
+fn zone(s: &str) -> Result<Tz> {
+    s.parse().map_err(|_| StoreError::Corrupt(format!("zone {s:?}")))
+}
+
+fn u32_of(v: i64, what: &str) -> Result<u32> {
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v}")))
+}
+
+fn enum_of<T>(s: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
+    parse(s).ok_or_else(|| StoreError::Corrupt(format!("{what} {s:?}")))
+}
+
+fn weekday_code(w: Weekday) -> &'static str {
+    match w {
+        Weekday::Mon => "mon",
+        Weekday::Tue => "tue",
+        Weekday::Wed => "wed",
+        Weekday::Thu => "thu",
+        Weekday::Fri => "fri",
+        Weekday::Sat => "sat",
+        Weekday::Sun => "sun",
+    }
+}
+
+/// `weekly:2:mon`, `monthly:last:fri`, `cron:0 0 10 * * Mon`.
+pub fn encode_cadence(c: &Cadence) -> String {
+    match c {
+        Cadence::Weekly { interval, weekday } => format!("weekly:{interval}:{}", weekday_code(*weekday)),
+        Cadence::Monthly { week, weekday } => format!("monthly:{}:{}", week.as_str(), weekday_code(*weekday)),
+        Cadence::Cron(expr) => format!("cron:{expr}"),
+    }
+}
+
+pub fn decode_cadence(s: &str) -> Option<Cadence> {
+    let (kind, rest) = s.split_once(':')?;
+    match kind {
+        "weekly" => {
+            let (n, day) = rest.split_once(':')?;
+            Some(Cadence::Weekly { interval: n.parse().ok()?, weekday: day.parse().ok()? })
+        }
+        "monthly" => {
+            let (w, day) = rest.split_once(':')?;
+            let week = match w {
+                "first" => MonthWeek::First,
+                "second" => MonthWeek::Second,
+                "third" => MonthWeek::Third,
+                "fourth" => MonthWeek::Fourth,
+                "last" => MonthWeek::Last,
+                _ => return None,
+            };
+            Some(Cadence::Monthly { week, weekday: day.parse().ok()? })
+        }
+        "cron" if !rest.is_empty() => Some(Cadence::Cron(rest.to_string())),
+        _ => None,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct WorkspaceRow {
+    id: i64,
+    platform: String,
+    external_id: String,
+    name: String,
+    overdue_after_days: i64,
+}
+
+impl TryFrom<WorkspaceRow> for Workspace {
+    type Error = StoreError;
+    fn try_from(r: WorkspaceRow) -> Result<Self> {
+        Ok(Workspace {
+            id: WorkspaceId(r.id),
+            platform: enum_of(&r.platform, Platform::parse, "platform")?,
+            external_id: r.external_id,
+            name: r.name,
+            overdue_after_days: u32_of(r.overdue_after_days, "overdue_after_days")?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PersonRow {
+    id: i64,
+    workspace_id: i64,
+    external_id: String,
+    display_name: String,
+    email: Option<String>,
+    platform_tz: Option<String>,
+    tz_override: Option<String>,
+    work_start_min: i64,
+    work_end_min: i64,
+    nudges: bool,
+    away_until: Option<String>,
+    profile_refreshed_at: Option<i64>,
+}
+
+impl TryFrom<PersonRow> for Person {
+    type Error = StoreError;
+    fn try_from(r: PersonRow) -> Result<Self> {
+        Ok(Person {
+            id: PersonId(r.id),
+            workspace_id: WorkspaceId(r.workspace_id),
+            external_id: r.external_id,
+            display_name: r.display_name,
+            email: r.email,
+            // An unknown platform zone is not worth failing a request for.
+            platform_tz: r.platform_tz.and_then(|z| z.parse().ok()),
+            tz_override: r.tz_override.as_deref().map(zone).transpose()?,
+            work_start: time_of(r.work_start_min)?,
+            work_end: time_of(r.work_end_min)?,
+            nudges: r.nudges,
+            away_until: r.away_until.as_deref().map(date).transpose()?,
+            profile_refreshed_at: r.profile_refreshed_at.map(from_ts).transpose()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SeriesRow {
+    id: i64,
+    workspace_id: i64,
+    manager_id: i64,
+    report_id: i64,
+    cadence: String,
+    time_min: i64,
+    tz: String,
+    duration_minutes: i64,
+    template: Option<String>,
+    lead_minutes: i64,
+    state: String,
+    anchor_date: String,
+    created_at: i64,
+}
+
+impl TryFrom<SeriesRow> for Series {
+    type Error = StoreError;
+    fn try_from(r: SeriesRow) -> Result<Self> {
+        Ok(Series {
+            id: SeriesId(r.id),
+            workspace_id: WorkspaceId(r.workspace_id),
+            manager_id: PersonId(r.manager_id),
+            report_id: PersonId(r.report_id),
+            cadence: decode_cadence(&r.cadence).ok_or_else(|| StoreError::Corrupt(format!("cadence {:?}", r.cadence)))?,
+            time: time_of(r.time_min)?,
+            tz: zone(&r.tz)?,
+            duration_minutes: u32_of(r.duration_minutes, "duration")?,
+            template: r.template,
+            lead_minutes: u32_of(r.lead_minutes, "lead")?,
+            state: enum_of(&r.state, SeriesState::parse, "series state")?,
+            anchor_date: date(&r.anchor_date)?,
+            created_at: from_ts(r.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct MeetingRow {
+    id: i64,
+    series_id: i64,
+    slot: i64,
+    scheduled_at: i64,
+    state: String,
+    skip_reason: Option<String>,
+    closed_at: Option<i64>,
+}
+
+impl TryFrom<MeetingRow> for Meeting {
+    type Error = StoreError;
+    fn try_from(r: MeetingRow) -> Result<Self> {
+        Ok(Meeting {
+            id: MeetingId(r.id),
+            series_id: SeriesId(r.series_id),
+            slot: from_ts(r.slot)?,
+            scheduled_at: from_ts(r.scheduled_at)?,
+            state: enum_of(&r.state, MeetingState::parse, "meeting state")?,
+            skip_reason: r.skip_reason,
+            closed_at: r.closed_at.map(from_ts).transpose()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TalkingPointRow {
+    id: i64,
+    meeting_id: i64,
+    author_id: i64,
+    text: String,
+    category: String,
+    position: i64,
+    state: String,
+    rollover_count: i64,
+    origin_meeting_id: i64,
+    created_at: i64,
+}
+
+impl TryFrom<TalkingPointRow> for TalkingPoint {
+    type Error = StoreError;
+    fn try_from(r: TalkingPointRow) -> Result<Self> {
+        Ok(TalkingPoint {
+            id: TalkingPointId(r.id),
+            meeting_id: MeetingId(r.meeting_id),
+            author_id: PersonId(r.author_id),
+            text: r.text,
+            category: enum_of(&r.category, Category::parse, "category")?,
+            position: r.position,
+            state: enum_of(&r.state, PointState::parse, "point state")?,
+            rollover_count: u32_of(r.rollover_count, "rollover_count")?,
+            origin_meeting_id: MeetingId(r.origin_meeting_id),
+            created_at: from_ts(r.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CommentRow {
+    id: i64,
+    talking_point_id: i64,
+    author_id: i64,
+    text: String,
+    created_at: i64,
+}
+
+impl TryFrom<CommentRow> for Comment {
+    type Error = StoreError;
+    fn try_from(r: CommentRow) -> Result<Self> {
+        Ok(Comment {
+            id: CommentId(r.id),
+            talking_point_id: TalkingPointId(r.talking_point_id),
+            author_id: PersonId(r.author_id),
+            text: r.text,
+            created_at: from_ts(r.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct NoteRow {
+    id: i64,
+    meeting_id: i64,
+    author_id: i64,
+    text: String,
+    created_at: i64,
+}
+
+impl TryFrom<NoteRow> for PrivateNote {
+    type Error = StoreError;
+    fn try_from(r: NoteRow) -> Result<Self> {
+        Ok(PrivateNote {
+            id: NoteId(r.id),
+            meeting_id: MeetingId(r.meeting_id),
+            author_id: PersonId(r.author_id),
+            text: r.text,
+            created_at: from_ts(r.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ActionRow {
+    id: i64,
+    series_id: i64,
+    meeting_id: i64,
+    owner_id: i64,
+    created_by: i64,
+    text: String,
+    due: Option<String>,
+    state: String,
+    created_at: i64,
+    completed_at: Option<i64>,
+}
+
+impl TryFrom<ActionRow> for ActionItem {
+    type Error = StoreError;
+    fn try_from(r: ActionRow) -> Result<Self> {
+        Ok(ActionItem {
+            id: ActionItemId(r.id),
+            series_id: SeriesId(r.series_id),
+            meeting_id: MeetingId(r.meeting_id),
+            owner_id: PersonId(r.owner_id),
+            created_by: PersonId(r.created_by),
+            text: r.text,
+            due: r.due.as_deref().map(date).transpose()?,
+            state: enum_of(&r.state, ActionState::parse, "action state")?,
+            created_at: from_ts(r.created_at)?,
+            completed_at: r.completed_at.map(from_ts).transpose()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TemplateRow {
+    id: i64,
+    workspace_id: i64,
+    name: String,
+    items: String,
+    created_by: i64,
+    created_at: i64,
+}
+
+impl TryFrom<TemplateRow> for Template {
+    type Error = StoreError;
+    fn try_from(r: TemplateRow) -> Result<Self> {
+        Ok(Template {
+            id: TemplateId(r.id),
+            workspace_id: WorkspaceId(r.workspace_id),
+            name: r.name,
+            items: serde_json::from_str(&r.items).map_err(|_| StoreError::Corrupt("template items".into()))?,
+            created_by: PersonId(r.created_by),
+            created_at: from_ts(r.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RatingRow {
+    meeting_id: i64,
+    person_id: i64,
+    score: i64,
+    comment: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<RatingRow> for Rating {
+    type Error = StoreError;
+    fn try_from(r: RatingRow) -> Result<Self> {
+        Ok(Rating {
+            meeting_id: MeetingId(r.meeting_id),
+            person_id: PersonId(r.person_id),
+            score: u8::try_from(r.score).map_err(|_| StoreError::Corrupt(format!("score {}", r.score)))?,
+            comment: r.comment,
+            created_at: from_ts(r.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RequestRow {
+    id: i64,
+    workspace_id: i64,
+    from_id: i64,
+    to_id: i64,
+    text: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<RequestRow> for MeetingRequest {
+    type Error = StoreError;
+    fn try_from(r: RequestRow) -> Result<Self> {
+        Ok(MeetingRequest {
+            id: RequestId(r.id),
+            workspace_id: WorkspaceId(r.workspace_id),
+            from_id: PersonId(r.from_id),
+            to_id: PersonId(r.to_id),
+            text: r.text,
+            created_at: from_ts(r.created_at)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cadence_survives_encoding() {
+        let all = [
+            Cadence::Weekly { interval: 1, weekday: Weekday::Mon },
+            Cadence::Weekly { interval: 3, weekday: Weekday::Sun },
+            Cadence::Monthly { week: MonthWeek::Last, weekday: Weekday::Fri },
+            Cadence::Monthly { week: MonthWeek::Second, weekday: Weekday::Tue },
+            Cadence::Cron("0 30 9 * * Mon,Thu".into()),
+        ];
+        for c in all {
+            assert_eq!(decode_cadence(&encode_cadence(&c)), Some(c));
+        }
+        assert_eq!(decode_cadence("weekly:x:mon"), None);
+        assert_eq!(decode_cadence("cron:"), None);
+        assert_eq!(decode_cadence("yearly:1"), None);
+    }
+}
