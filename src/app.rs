@@ -37,13 +37,24 @@ impl App {
                 None
             }
         };
-        let router = http::router(http::AppState { db: db.clone(), clock: clock.clone() }, slack);
+        let router = http::router(
+            http::AppState {
+                db: db.clone(),
+                clock: clock.clone(),
+            },
+            slack,
+        );
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {} (ONEONONE_LISTEN)", config.listen))?;
         let port = listener.local_addr()?.port();
         tracing::info!(%port, db.engine = db.engine(), "oneonone is ready");
-        Ok(App { listener, router, db, port })
+        Ok(App {
+            listener,
+            router,
+            db,
+            port,
+        })
     }
 
     pub fn port(&self) -> u16 {

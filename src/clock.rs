@@ -17,7 +17,9 @@ impl Clock {
 
     /// A clock that always reads `at` until moved with [`Clock::set`] or [`Clock::advance`].
     pub fn frozen(at: DateTime<Utc>) -> Self {
-        Clock { fixed: Some(Arc::new(Mutex::new(at))) }
+        Clock {
+            fixed: Some(Arc::new(Mutex::new(at))),
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -15,7 +15,10 @@ pub struct ConfigError {
 }
 
 fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { var, reason: reason.into() }
+    ConfigError {
+        var,
+        reason: reason.into(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +90,10 @@ impl RawConfig {
         match non_empty(&self.log_format).map(str::to_ascii_lowercase).as_deref() {
             None | Some("text") => Ok(LogFormat::Text),
             Some("json") => Ok(LogFormat::Json),
-            Some(other) => Err(invalid("ONEONONE_LOG_FORMAT", format!("expected text or json, got {other:?}"))),
+            Some(other) => Err(invalid(
+                "ONEONONE_LOG_FORMAT",
+                format!("expected text or json, got {other:?}"),
+            )),
         }
     }
 
@@ -95,9 +101,12 @@ impl RawConfig {
         let database_url = self.database_url()?;
         let log_format = self.log_format()?;
         let listen_raw = non_empty(&self.listen).unwrap_or(DEFAULT_LISTEN);
-        let listen: SocketAddr = listen_raw
-            .parse()
-            .map_err(|_| invalid("ONEONONE_LISTEN", format!("expected HOST:PORT like 0.0.0.0:3000, got {listen_raw:?}")))?;
+        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
+            invalid(
+                "ONEONONE_LISTEN",
+                format!("expected HOST:PORT like 0.0.0.0:3000, got {listen_raw:?}"),
+            )
+        })?;
 
         let api_url = non_empty(&self.slack_api_url).unwrap_or(DEFAULT_SLACK_API_URL);
         let parsed = url::Url::parse(api_url).map_err(|e| invalid("SLACK_API_URL", format!("not a URL ({e})")))?;
@@ -109,10 +118,13 @@ impl RawConfig {
             api_url.push('/');
         }
         let bot_token = non_empty(&self.slack_bot_token).map(|t| SecretString::from(t.to_string()));
-        if let Some(t) = non_empty(&self.slack_bot_token) {
-            if !t.starts_with("xox") {
-                return Err(invalid("SLACK_BOT_TOKEN", "does not look like a Slack bot token (xoxb-…)"));
-            }
+        if let Some(t) = non_empty(&self.slack_bot_token)
+            && !t.starts_with("xox")
+        {
+            return Err(invalid(
+                "SLACK_BOT_TOKEN",
+                "does not look like a Slack bot token (xoxb-…)",
+            ));
         }
         let slack = match non_empty(&self.slack_signing_secret) {
             Some(secret) => Some(SlackConfig {
@@ -128,7 +140,12 @@ impl RawConfig {
             }
             None => None,
         };
-        Ok(Config { database_url, listen, slack, log_format })
+        Ok(Config {
+            database_url,
+            listen,
+            slack,
+            log_format,
+        })
     }
 }
 
@@ -147,18 +164,40 @@ mod tests {
     #[test]
     fn each_malformed_setting_names_its_variable() {
         let cases = [
-            RawConfig { database_url: Some("mysql://x".into()), ..Default::default() },
-            RawConfig { listen: Some("nope".into()), ..Default::default() },
-            RawConfig { slack_api_url: Some("::".into()), ..Default::default() },
-            RawConfig { log_format: Some("xml".into()), ..Default::default() },
-            RawConfig { slack_bot_token: Some("xoxb-1".into()), ..Default::default() },
+            RawConfig {
+                database_url: Some("mysql://x".into()),
+                ..Default::default()
+            },
+            RawConfig {
+                listen: Some("nope".into()),
+                ..Default::default()
+            },
+            RawConfig {
+                slack_api_url: Some("::".into()),
+                ..Default::default()
+            },
+            RawConfig {
+                log_format: Some("xml".into()),
+                ..Default::default()
+            },
+            RawConfig {
+                slack_bot_token: Some("xoxb-1".into()),
+                ..Default::default()
+            },
             RawConfig {
                 slack_signing_secret: Some("s".into()),
                 slack_bot_token: Some("bad".into()),
                 ..Default::default()
             },
         ];
-        let vars = ["DATABASE_URL", "ONEONONE_LISTEN", "SLACK_API_URL", "ONEONONE_LOG_FORMAT", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"];
+        let vars = [
+            "DATABASE_URL",
+            "ONEONONE_LISTEN",
+            "SLACK_API_URL",
+            "ONEONONE_LOG_FORMAT",
+            "SLACK_SIGNING_SECRET",
+            "SLACK_BOT_TOKEN",
+        ];
         for (raw, var) in cases.into_iter().zip(vars) {
             let err = raw.into_config().unwrap_err();
             assert_eq!(err.var, var);

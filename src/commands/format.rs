@@ -30,7 +30,10 @@ mod tests {
     #[test]
     fn instants_are_shown_in_the_viewers_zone_with_its_abbreviation() {
         let at = Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap();
-        assert_eq!(format_instant(at, chrono_tz::Europe::Berlin), "Mon 30 Nov 2026, 10:00 CET");
+        assert_eq!(
+            format_instant(at, chrono_tz::Europe::Berlin),
+            "Mon 30 Nov 2026, 10:00 CET"
+        );
         assert_eq!(format_instant(at, chrono_tz::Asia::Tokyo), "Mon 30 Nov 2026, 18:00 JST");
     }
 

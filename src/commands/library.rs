@@ -16,7 +16,11 @@ pub(crate) fn help(ctx: &Ctx<'_>, topic: Option<&str>) -> Reply {
         if let Some(u) = usage_of(&topic) {
             return Reply::new()
                 .section(Text::new().code(format!("{pre}{}", u.usage)).newline().plain(u.summary))
-                .context(Text::new().plain("Example: ").code(adapt_example(ctx.invocation, u.example)));
+                .context(
+                    Text::new()
+                        .plain("Example: ")
+                        .code(adapt_example(ctx.invocation, u.example)),
+                );
         }
         return Reply::text(
             Text::new()
@@ -60,7 +64,10 @@ pub(crate) fn questions(category: Option<Category>) -> Reply {
         let mut t = Text::new().bold(c.title());
         let mut any = false;
         for asker in [Asker::Report, Asker::Manager] {
-            let qs: Vec<_> = content::questions(Some(c)).filter(|q| q.asker == asker).take(per).collect();
+            let qs: Vec<_> = content::questions(Some(c))
+                .filter(|q| q.asker == asker)
+                .take(per)
+                .collect();
             for q in qs {
                 any = true;
                 let who = match asker {
@@ -75,7 +82,8 @@ pub(crate) fn questions(category: Option<Category>) -> Reply {
         }
     }
     if category.is_none() {
-        reply = reply.context("More in one area: `questions goals`, `feedback`, `development`, `recognition`, `wellbeing`.");
+        reply = reply
+            .context("More in one area: `questions goals`, `feedback`, `development`, `recognition`, `wellbeing`.");
     }
     reply
 }
@@ -90,7 +98,11 @@ pub(crate) async fn templates(ctx: &Ctx<'_>, actor: &Actor) -> Res<Outcome> {
     if !own.is_empty() {
         let mut t = Text::new().bold("This workspace's templates");
         for tpl in &own {
-            t = t.newline().plain("• ").user(tpl.name.clone()).plain(format!(" ({} items)", tpl.items.len()));
+            t = t
+                .newline()
+                .plain("• ")
+                .user(tpl.name.clone())
+                .plain(format!(" ({} items)", tpl.items.len()));
         }
         reply = reply.section(t);
     }
@@ -126,7 +138,11 @@ pub(crate) async fn template_show(ctx: &Ctx<'_>, actor: &Actor, name: &str) -> R
         t = t.newline().plain(format!("{}. ", i + 1)).user(item.clone());
     }
     Ok(Reply::text(t)
-        .context(Text::new().plain("Use it with ").code(format!("{}setup @person weekly on monday template {title}", inv(ctx))))
+        .context(
+            Text::new()
+                .plain("Use it with ")
+                .code(format!("{}setup @person weekly on monday template {title}", inv(ctx))),
+        )
         .into())
 }
 
@@ -138,14 +154,19 @@ pub(crate) async fn template_new(ctx: &Ctx<'_>, actor: &Actor, name: &str, items
                 .plain(" is a built-in template and can't be changed. Pick another name for yours."),
         );
     }
-    match ctx.db.create_template(actor.workspace.id, name, &items, actor.person.id, ctx.now).await {
-        Ok(t) => Ok(Reply::text(
-            Text::new()
-                .plain("Template ")
-                .bold_user(t.name.clone())
-                .plain(format!(" saved with {} item{}.", t.items.len(), if t.items.len() == 1 { "" } else { "s" })),
-        )
-        .into()),
+    match ctx
+        .db
+        .create_template(actor.workspace.id, name, &items, actor.person.id, ctx.now)
+        .await
+    {
+        Ok(t) => Ok(
+            Reply::text(Text::new().plain("Template ").bold_user(t.name.clone()).plain(format!(
+                " saved with {} item{}.",
+                t.items.len(),
+                if t.items.len() == 1 { "" } else { "s" }
+            )))
+            .into(),
+        ),
         Err(StoreError::Conflict(_)) => oops(
             Text::new()
                 .plain("This workspace already has a template called ")
@@ -158,10 +179,19 @@ pub(crate) async fn template_new(ctx: &Ctx<'_>, actor: &Actor, name: &str, items
 
 pub(crate) async fn template_delete(ctx: &Ctx<'_>, actor: &Actor, name: &str) -> Res<Outcome> {
     if content::builtin_template(name).is_some() {
-        return oops(Text::new().bold_user(name.to_string()).plain(" is built in and can't be deleted."));
+        return oops(
+            Text::new()
+                .bold_user(name.to_string())
+                .plain(" is built in and can't be deleted."),
+        );
     }
     let Some(t) = ctx.db.template_by_name(actor.workspace.id, name).await? else {
-        return oops(Text::new().plain("There's no template called ").bold_user(name.to_string()).plain(" in this workspace."));
+        return oops(
+            Text::new()
+                .plain("There's no template called ")
+                .bold_user(name.to_string())
+                .plain(" in this workspace."),
+        );
     };
     // Only the person who made a template may delete it: a colleague's
     // template disappearing under them would be a nasty surprise.

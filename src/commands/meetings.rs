@@ -6,9 +6,7 @@ use super::resolve::{Actor, Want, current_or_latest, inv, meeting_after, next_me
 use super::{Ctx, Res, oops};
 use crate::domain::command::{DateSpec, OwnerRef, PersonRef, WhenSpec};
 use crate::domain::content;
-use crate::domain::model::{
-    ActionItem, Category, Meeting, MeetingState, Person, PersonId, PointState, Series,
-};
+use crate::domain::model::{ActionItem, Category, Meeting, MeetingState, Person, PersonId, PointState, Series};
 use crate::domain::reply::{Button, Notice, Outcome, Reply, Text};
 use crate::domain::schedule;
 use crate::store::StoreError;
@@ -41,8 +39,17 @@ pub(crate) async fn add(
     let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::Active, "add").await?;
     let m = next_meeting(ctx, &s).await?;
     let cat = category.unwrap_or(Category::Other);
-    let tp = ctx.db.add_talking_point(m.id, actor.person.id, cat, &text, ctx.now).await?;
-    let n = ctx.db.talking_points(m.id).await?.iter().position(|x| x.id == tp.id).map_or(0, |i| i + 1);
+    let tp = ctx
+        .db
+        .add_talking_point(m.id, actor.person.id, cat, &text, ctx.now)
+        .await?;
+    let n = ctx
+        .db
+        .talking_points(m.id)
+        .await?
+        .iter()
+        .position(|x| x.id == tp.id)
+        .map_or(0, |i| i + 1);
     Ok(Reply::text(
         Text::new()
             .plain("Added to your 1:1 with ")
@@ -117,7 +124,9 @@ pub(crate) async fn agenda_reply(
             }
         }
         if points.len() > MAX_POINTS_SHOWN {
-            t = t.newline().plain(format!("…and {} more.", points.len() - MAX_POINTS_SHOWN));
+            t = t
+                .newline()
+                .plain(format!("…and {} more.", points.len() - MAX_POINTS_SHOWN));
         }
         reply = reply.section(t);
     }
@@ -146,7 +155,10 @@ pub(crate) async fn agenda_reply(
 
 /// "#12 Send the offer letter — Rahul, due Fri 4 Dec 2026 (overdue)"
 pub(crate) fn action_line(t: Text, a: &ActionItem, owner: &str, today: NaiveDate) -> Text {
-    let mut t = t.plain(format!("#{} ", a.id)).user(a.text.clone()).plain(format!(" — {owner}"));
+    let mut t = t
+        .plain(format!("#{} ", a.id))
+        .user(a.text.clone())
+        .plain(format!(" — {owner}"));
     if let Some(due) = a.due {
         t = t.plain(format!(", due {}", format_date(due)));
         if due < today {
@@ -179,9 +191,7 @@ pub(crate) async fn comment(
     let Some(tp) = points.get((point as usize).wrapping_sub(1)) else {
         return oops(
             Text::new()
-                .plain(format!(
-                    "There is no talking point {point} on your next 1:1 with "
-                ))
+                .plain(format!("There is no talking point {point} on your next 1:1 with "))
                 .bold_user(p.display_name.clone())
                 .plain(format!(" (it has {}). See the numbers with ", points.len()))
                 .code(format!("{}agenda", inv(ctx))),
@@ -243,14 +253,19 @@ pub(crate) async fn action(
     };
     let today = today_for(ctx, &actor.person);
     let due = due.map(|d| d.resolve(today));
-    if let Some(d) = due {
-        if d < today {
-            return oops(format!("The due date {} is in the past.", format_date(d)));
-        }
+    if let Some(d) = due
+        && d < today
+    {
+        return oops(format!("The due date {} is in the past.", format_date(d)));
     }
     let m = next_meeting(ctx, &s).await?;
-    let item = ctx.db.add_action_item(s.id, m.id, owner.id, actor.person.id, &text, due, ctx.now).await?;
-    let mut t = Text::new().plain(format!("Action item #{} for ", item.id)).bold_user(owner.display_name.clone());
+    let item = ctx
+        .db
+        .add_action_item(s.id, m.id, owner.id, actor.person.id, &text, due, ctx.now)
+        .await?;
+    let mut t = Text::new()
+        .plain(format!("Action item #{} for ", item.id))
+        .bold_user(owner.display_name.clone());
     if let Some(d) = due {
         t = t.plain(format!(", due {}", format_date(d)));
     }
@@ -287,14 +302,19 @@ pub(crate) async fn note(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef
         Text::new()
             .plain("Private note saved on your 1:1 with ")
             .bold_user(p.display_name.clone())
-            .plain(format!(" on {}. Only you can see it.", format_instant(m.scheduled_at, actor.person.tz()))),
+            .plain(format!(
+                " on {}. Only you can see it.",
+                format_instant(m.scheduled_at, actor.person.tz())
+            )),
     )
     .into())
 }
 
 /// Rating buttons 1–5 for a held meeting (answered through interactivity).
 pub(crate) fn rating_buttons(m: &Meeting) -> Vec<Button> {
-    (1..=5).map(|n| Button::new(format!("{n}"), "rate", format!("{}:{n}", m.id))).collect()
+    (1..=5)
+        .map(|n| Button::new(format!("{n}"), "rate", format!("{}:{n}", m.id)))
+        .collect()
 }
 
 pub(crate) async fn held(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef>) -> Res<Outcome> {
@@ -305,11 +325,18 @@ pub(crate) async fn held(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef
             Text::new()
                 .plain("There's no meeting to mark held yet: your next 1:1 with ")
                 .bold_user(p.display_name.clone())
-                .plain(format!(" is on {}.", format_instant(next.scheduled_at, actor.person.tz()))),
+                .plain(format!(
+                    " is on {}.",
+                    format_instant(next.scheduled_at, actor.person.tz())
+                )),
         );
     };
     let next = meeting_after(ctx, &s, &m).await?;
-    let rolled = match ctx.db.close_meeting(m.id, MeetingState::Held, None, ctx.now, Some(next.id)).await {
+    let rolled = match ctx
+        .db
+        .close_meeting(m.id, MeetingState::Held, None, ctx.now, Some(next.id))
+        .await
+    {
         Ok(n) => n,
         Err(StoreError::Conflict(_)) => return oops("That meeting was already marked held or skipped."),
         Err(e) => return Err(e.into()),
@@ -319,7 +346,10 @@ pub(crate) async fn held(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef
         Text::new()
             .plain("Marked your 1:1 with ")
             .bold_user(p.display_name.clone())
-            .plain(format!(" on {} as held.", format_instant(m.scheduled_at, actor.person.tz())))
+            .plain(format!(
+                " on {} as held.",
+                format_instant(m.scheduled_at, actor.person.tz())
+            ))
             .plain(rolled_text(rolled, &next, actor.person.tz())),
     )
     .context(question)
@@ -327,26 +357,44 @@ pub(crate) async fn held(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef
     let theirs = Reply::text(
         Text::new()
             .bold_user(actor.person.display_name.clone())
-            .plain(format!(" marked your 1:1 on {} as held.", format_instant(m.scheduled_at, p.tz())))
+            .plain(format!(
+                " marked your 1:1 on {} as held.",
+                format_instant(m.scheduled_at, p.tz())
+            ))
             .plain(rolled_text(rolled, &next, p.tz())),
     )
     .context(question)
     .buttons(rating_buttons(&m));
     Ok(Outcome {
         reply: mine,
-        notices: vec![Notice { to: p.id, to_external: p.external_id.clone(), reply: theirs }],
+        notices: vec![Notice {
+            to: p.id,
+            to_external: p.external_id.clone(),
+            reply: theirs,
+        }],
     })
 }
 
 fn rolled_text(rolled: u32, next: &Meeting, tz: chrono_tz::Tz) -> String {
     match rolled {
         0 => String::new(),
-        1 => format!(" 1 open talking point moved to {}.", format_instant(next.scheduled_at, tz)),
-        n => format!(" {n} open talking points moved to {}.", format_instant(next.scheduled_at, tz)),
+        1 => format!(
+            " 1 open talking point moved to {}.",
+            format_instant(next.scheduled_at, tz)
+        ),
+        n => format!(
+            " {n} open talking points moved to {}.",
+            format_instant(next.scheduled_at, tz)
+        ),
     }
 }
 
-pub(crate) async fn skip(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef>, reason: Option<String>) -> Res<Outcome> {
+pub(crate) async fn skip(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    partner: Option<PersonRef>,
+    reason: Option<String>,
+) -> Res<Outcome> {
     let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::Active, "skip").await?;
     let m = next_meeting(ctx, &s).await?;
     let next = meeting_after(ctx, &s, &m).await?;
@@ -369,23 +417,38 @@ pub(crate) async fn skip(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef
             .bold_user(p.display_name.clone())
             .plain(format!(" on {}.", format_instant(m.scheduled_at, actor.person.tz())))
             .plain(rolled_text(rolled, &next, actor.person.tz()))
-            .plain(format!(" Next one: {}. ", format_instant(next.scheduled_at, actor.person.tz())))
+            .plain(format!(
+                " Next one: {}. ",
+                format_instant(next.scheduled_at, actor.person.tz())
+            ))
             .plain("I've let them know."),
     ));
     let theirs = Reply::text(reason_text(
         Text::new()
             .bold_user(actor.person.display_name.clone())
-            .plain(format!(" skipped your 1:1 on {}.", format_instant(m.scheduled_at, p.tz())))
+            .plain(format!(
+                " skipped your 1:1 on {}.",
+                format_instant(m.scheduled_at, p.tz())
+            ))
             .plain(rolled_text(rolled, &next, p.tz()))
             .plain(format!(" Next one: {}.", format_instant(next.scheduled_at, p.tz()))),
     ));
     Ok(Outcome {
         reply: mine,
-        notices: vec![Notice { to: p.id, to_external: p.external_id.clone(), reply: theirs }],
+        notices: vec![Notice {
+            to: p.id,
+            to_external: p.external_id.clone(),
+            reply: theirs,
+        }],
     })
 }
 
-pub(crate) async fn reschedule(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef>, when: WhenSpec) -> Res<Outcome> {
+pub(crate) async fn reschedule(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    partner: Option<PersonRef>,
+    when: WhenSpec,
+) -> Res<Outcome> {
     let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::Active, "reschedule").await?;
     let m = next_meeting(ctx, &s).await?;
     let date = when.date.resolve(today_for(ctx, &actor.person));
@@ -418,22 +481,27 @@ pub(crate) async fn reschedule(ctx: &Ctx<'_>, actor: &Actor, partner: Option<Per
                 format_instant(at, actor.person.tz())
             )),
     );
-    let theirs = Reply::text(
-        Text::new()
-            .bold_user(actor.person.display_name.clone())
-            .plain(format!(
-                " moved your 1:1 from {} to {}.",
-                format_instant(m.scheduled_at, p.tz()),
-                format_instant(at, p.tz())
-            )),
-    );
+    let theirs = Reply::text(Text::new().bold_user(actor.person.display_name.clone()).plain(format!(
+        " moved your 1:1 from {} to {}.",
+        format_instant(m.scheduled_at, p.tz()),
+        format_instant(at, p.tz())
+    )));
     Ok(Outcome {
         reply: mine,
-        notices: vec![Notice { to: p.id, to_external: p.external_id.clone(), reply: theirs }],
+        notices: vec![Notice {
+            to: p.id,
+            to_external: p.external_id.clone(),
+            reply: theirs,
+        }],
     })
 }
 
-pub(crate) async fn history(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef>, count: Option<u32>) -> Res<Outcome> {
+pub(crate) async fn history(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    partner: Option<PersonRef>,
+    count: Option<u32>,
+) -> Res<Outcome> {
     let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::Any, "history").await?;
     let n = count.unwrap_or(5).clamp(1, 20);
     let meetings = ctx.db.closed_meetings(s.id, n).await?;
@@ -459,25 +527,46 @@ pub(crate) async fn history(ctx: &Ctx<'_>, actor: &Actor, partner: Option<Person
         let points = ctx.db.talking_points(m.id).await?;
         let comments = ctx.db.comments_for_meeting(m.id).await?;
         for tp in points.iter().take(30) {
-            t = t.newline().plain(if tp.state == PointState::Discussed { "✓ " } else { "• " }).user(tp.text.clone());
+            t = t
+                .newline()
+                .plain(if tp.state == PointState::Discussed {
+                    "✓ "
+                } else {
+                    "• "
+                })
+                .user(tp.text.clone());
             t = t.plain(format!(" — {}", name_of(tp.author_id, &actor.person, &p)));
             for c in comments.iter().filter(|c| c.talking_point_id == tp.id).take(10) {
-                t = t.newline().plain(format!("      ↳ {}: ", name_of(c.author_id, &actor.person, &p))).user(c.text.clone());
+                t = t
+                    .newline()
+                    .plain(format!("      ↳ {}: ", name_of(c.author_id, &actor.person, &p)))
+                    .user(c.text.clone());
             }
         }
         for a in ctx.db.action_items_created_in(m.id).await?.iter().take(20) {
-            t = t.newline().plain(if a.state == crate::domain::model::ActionState::Done { "☑ " } else { "☐ " });
+            t = t
+                .newline()
+                .plain(if a.state == crate::domain::model::ActionState::Done {
+                    "☑ "
+                } else {
+                    "☐ "
+                });
             t = action_line(t, a, &name_of(a.owner_id, &actor.person, &p), today);
         }
         for note in ctx.db.private_notes(m.id, actor.person.id).await?.iter().take(10) {
             t = t.newline().plain("🔒 ").user(note.text.clone());
         }
         // Ratings are private: the caller sees only their own (SPEC §6).
-        if let Some(r) = ctx.db.ratings_for_meeting(m.id).await?.into_iter().find(|r| r.person_id == actor.person.id) {
+        if let Some(r) = ctx
+            .db
+            .ratings_for_meeting(m.id)
+            .await?
+            .into_iter()
+            .find(|r| r.person_id == actor.person.id)
+        {
             t = t.newline().plain(format!("You rated it {}/5", r.score));
         }
         reply = reply.section(t);
     }
     Ok(reply.into())
 }
-

@@ -85,10 +85,19 @@ pub async fn apply(ctx: &Ctx<'_>, actor: &Actor, cmd: Command) -> Result<Outcome
         Command::Home => personal::home(ctx, actor).await,
         Command::Help { topic } => Ok(library::help(ctx, topic.as_deref()).into()),
         Command::Setup(args) => series::setup(ctx, actor, args).await,
-        Command::Add { partner, category, text } => meetings::add(ctx, actor, partner, category, text).await,
+        Command::Add {
+            partner,
+            category,
+            text,
+        } => meetings::add(ctx, actor, partner, category, text).await,
         Command::Agenda { partner } => meetings::agenda(ctx, actor, partner).await,
         Command::Comment { partner, point, text } => meetings::comment(ctx, actor, partner, point, text).await,
-        Command::Action { partner, text, due, owner } => meetings::action(ctx, actor, partner, text, due, owner).await,
+        Command::Action {
+            partner,
+            text,
+            due,
+            owner,
+        } => meetings::action(ctx, actor, partner, text, due, owner).await,
         Command::Actions => personal::actions(ctx, actor).await,
         Command::Complete { item } => personal::complete(ctx, actor, item).await,
         Command::Note { partner, text } => meetings::note(ctx, actor, partner, text).await,
@@ -120,20 +129,22 @@ pub async fn apply(ctx: &Ctx<'_>, actor: &Actor, cmd: Command) -> Result<Outcome
 /// The reply for text that could not be parsed: what was wrong, the usage, an example.
 pub fn parse_error_reply(ctx_invocation: &str, err: &crate::domain::command::ParseError) -> Reply {
     let example = adapt_example(ctx_invocation, err.example);
-    Reply::new()
-        .section(Text::new().user(err.message.clone()))
-        .context(
-            Text::new()
-                .plain("Usage: ")
-                .code(format!("{}{}", prefix(ctx_invocation), err.usage))
-                .newline()
-                .plain("Example: ")
-                .code(example),
-        )
+    Reply::new().section(Text::new().user(err.message.clone())).context(
+        Text::new()
+            .plain("Usage: ")
+            .code(format!("{}{}", prefix(ctx_invocation), err.usage))
+            .newline()
+            .plain("Example: ")
+            .code(example),
+    )
 }
 
 fn prefix(invocation: &str) -> String {
-    if invocation.is_empty() { String::new() } else { format!("{invocation} ") }
+    if invocation.is_empty() {
+        String::new()
+    } else {
+        format!("{invocation} ")
+    }
 }
 
 /// Examples are written for Slack (`/oneonone add …`); elsewhere drop the slash command.

@@ -32,11 +32,17 @@ pub(crate) async fn home(ctx: &Ctx<'_>, actor: &Actor) -> Res<Outcome> {
         let mut t = Text::new();
         for (i, s) in all.iter().take(40).enumerate() {
             let Some(pid) = s.partner_of(me.id) else { continue };
-            let Some(p) = ctx.db.person(ws, pid).await? else { continue };
+            let Some(p) = ctx.db.person(ws, pid).await? else {
+                continue;
+            };
             if i > 0 {
                 t = t.newline();
             }
-            let role = if s.manager_id == me.id { "your report" } else { "your manager" };
+            let role = if s.manager_id == me.id {
+                "your report"
+            } else {
+                "your manager"
+            };
             t = t.bold_user(p.display_name.clone()).plain(format!(" ({role})"));
             match s.state {
                 SeriesState::Active => {
@@ -64,10 +70,13 @@ pub(crate) async fn home(ctx: &Ctx<'_>, actor: &Actor) -> Res<Outcome> {
         }
         reply = reply.section(t);
     }
-    if let Some(until) = me.away_until {
-        if until >= today_for(ctx, me) {
-            reply = reply.context(format!("You're away until {}. Say `back` when you return.", format_date(until)));
-        }
+    if let Some(until) = me.away_until
+        && until >= today_for(ctx, me)
+    {
+        reply = reply.context(format!(
+            "You're away until {}. Say `back` when you return.",
+            format_date(until)
+        ));
     }
     Ok(reply.into())
 }
@@ -84,7 +93,11 @@ pub(crate) async fn actions(ctx: &Ctx<'_>, actor: &Actor) -> Res<Outcome> {
         t = action_line(t.newline(), a, &me.display_name, today);
     }
     Ok(Reply::text(t)
-        .context(Text::new().plain("Mark one done with ").code(format!("{}complete N", inv(ctx))))
+        .context(
+            Text::new()
+                .plain("Mark one done with ")
+                .code(format!("{}complete N", inv(ctx))),
+        )
         .into())
 }
 
@@ -92,7 +105,9 @@ pub(crate) async fn complete(ctx: &Ctx<'_>, actor: &Actor, item: i64) -> Res<Out
     let not_found = || {
         oops::<Outcome>(
             Text::new()
-                .plain(format!("I couldn't find action item #{item} in your 1:1s. See yours with "))
+                .plain(format!(
+                    "I couldn't find action item #{item} in your 1:1s. See yours with "
+                ))
                 .code(format!("{}actions", inv(ctx))),
         )
     };
@@ -109,21 +124,20 @@ pub(crate) async fn complete(ctx: &Ctx<'_>, actor: &Actor, item: i64) -> Res<Out
     if !ctx.db.complete_action_item(a.id, ctx.now).await? {
         return oops(format!("Action item #{item} is already done."));
     }
-    let mut outcome: Outcome =
-        Reply::text(Text::new().plain(format!("Done: #{} ", a.id)).user(a.text.clone())).into();
-    if a.owner_id != actor.person.id {
-        if let Some(owner) = ctx.db.person(actor.workspace.id, a.owner_id).await? {
-            outcome.notices.push(Notice {
-                to: owner.id,
-                to_external: owner.external_id.clone(),
-                reply: Reply::text(
-                    Text::new()
-                        .bold_user(actor.person.display_name.clone())
-                        .plain(format!(" marked your action item #{} done: ", a.id))
-                        .user(a.text.clone()),
-                ),
-            });
-        }
+    let mut outcome: Outcome = Reply::text(Text::new().plain(format!("Done: #{} ", a.id)).user(a.text.clone())).into();
+    if a.owner_id != actor.person.id
+        && let Some(owner) = ctx.db.person(actor.workspace.id, a.owner_id).await?
+    {
+        outcome.notices.push(Notice {
+            to: owner.id,
+            to_external: owner.external_id.clone(),
+            reply: Reply::text(
+                Text::new()
+                    .bold_user(actor.person.display_name.clone())
+                    .plain(format!(" marked your action item #{} done: ", a.id))
+                    .user(a.text.clone()),
+            ),
+        });
     }
     Ok(outcome)
 }
@@ -133,9 +147,17 @@ fn settings_text(p: &Person) -> Text {
         .bold("Your settings")
         .newline()
         .plain(format!("Time zone: {}", p.tz().name()))
-        .plain(if p.tz_override.is_some() { " (set by you)" } else { " (from your chat profile)" })
+        .plain(if p.tz_override.is_some() {
+            " (set by you)"
+        } else {
+            " (from your chat profile)"
+        })
         .newline()
-        .plain(format!("Working hours: {}–{}", p.work_start.format("%H:%M"), p.work_end.format("%H:%M")))
+        .plain(format!(
+            "Working hours: {}–{}",
+            p.work_start.format("%H:%M"),
+            p.work_end.format("%H:%M")
+        ))
         .newline()
         .plain(format!("Nudges: {}", if p.nudges { "on" } else { "off" }))
 }
@@ -170,7 +192,9 @@ pub(crate) async fn settings(
         p.nudges = n;
     }
     ctx.db.save_person_settings(&p).await?;
-    Ok(Reply::text(Text::new().plain("Saved. ").newline()).section(settings_text(&p)).into())
+    Ok(Reply::text(Text::new().plain("Saved. ").newline())
+        .section(settings_text(&p))
+        .into())
 }
 
 /// Away: no agenda posts or nudges until the date; the caller's meetings in
@@ -196,7 +220,9 @@ pub(crate) async fn away(ctx: &Ctx<'_>, actor: &Actor, until: DateSpec) -> Res<O
             continue;
         }
         let Some(pid) = s.partner_of(me.id) else { continue };
-        let Some(partner) = ctx.db.person(actor.workspace.id, pid).await? else { continue };
+        let Some(partner) = ctx.db.person(actor.workspace.id, pid).await? else {
+            continue;
+        };
         let mut skipped = Vec::new();
         // Bounded: at most a year of weekly meetings.
         for _ in 0..60 {
@@ -205,7 +231,11 @@ pub(crate) async fn away(ctx: &Ctx<'_>, actor: &Actor, until: DateSpec) -> Res<O
                 break;
             }
             let next = meeting_after(ctx, &s, &m).await?;
-            match ctx.db.close_meeting(m.id, MeetingState::Skipped, Some("away"), ctx.now, Some(next.id)).await {
+            match ctx
+                .db
+                .close_meeting(m.id, MeetingState::Skipped, Some("away"), ctx.now, Some(next.id))
+                .await
+            {
                 Ok(_) => skipped.push(m.scheduled_at),
                 Err(StoreError::Conflict(_)) => {}
                 Err(e) => return Err(e.into()),
@@ -217,17 +247,13 @@ pub(crate) async fn away(ctx: &Ctx<'_>, actor: &Actor, until: DateSpec) -> Res<O
             notices.push(Notice {
                 to: partner.id,
                 to_external: partner.external_id.clone(),
-                reply: Reply::text(
-                    Text::new()
-                        .bold_user(me.display_name.clone())
-                        .plain(format!(
-                            " is away until {}, so your 1:1{} on {} {} skipped. Open talking points move to the next one.",
-                            format_date(until),
-                            if skipped.len() == 1 { "" } else { "s" },
-                            dates.join(", "),
-                            if skipped.len() == 1 { "is" } else { "are" },
-                        )),
-                ),
+                reply: Reply::text(Text::new().bold_user(me.display_name.clone()).plain(format!(
+                    " is away until {}, so your 1:1{} on {} {} skipped. Open talking points move to the next one.",
+                    format_date(until),
+                    if skipped.len() == 1 { "" } else { "s" },
+                    dates.join(", "),
+                    if skipped.len() == 1 { "is" } else { "are" },
+                ))),
             });
         }
     }

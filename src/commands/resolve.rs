@@ -61,12 +61,11 @@ pub(crate) async fn person_by_platform_id(
 ) -> Res<Person> {
     let known = ctx.db.person_by_external(workspace.id, external_id).await?;
     let fresh = known.as_ref().is_some_and(|p| {
-        p.profile_refreshed_at.is_some_and(|t| ctx.now - t < Duration::hours(PROFILE_TTL_HOURS))
+        p.profile_refreshed_at
+            .is_some_and(|t| ctx.now - t < Duration::hours(PROFILE_TTL_HOURS))
     });
-    if fresh {
-        if let Some(p) = known {
-            return Ok(p);
-        }
+    if fresh && let Some(p) = known {
+        return Ok(p);
     }
     match ctx.directory.profile(workspace, external_id).await {
         Ok(Some(profile)) => Ok(ctx.db.upsert_profile(workspace.id, &profile, ctx.now).await?),
@@ -94,14 +93,20 @@ pub(crate) async fn person_by_platform_id(
 pub(crate) async fn resolve_anyone(ctx: &Ctx<'_>, actor: &Actor, r: &PersonRef) -> Res<Person> {
     let person = match r {
         PersonRef::Mention(id) => person_by_platform_id(ctx, &actor.workspace, id, id).await?,
-        PersonRef::Email(email) => {
-            one_of(ctx.db.people_by_email(actor.workspace.id, email).await?, email, "with the e-mail")?
-        }
+        PersonRef::Email(email) => one_of(
+            ctx.db.people_by_email(actor.workspace.id, email).await?,
+            email,
+            "with the e-mail",
+        )?,
         PersonRef::Name(name) => {
             // Prefer the caller's partners, so a common name still works for them.
             let partners = partners_named(ctx, actor, name).await?;
             if partners.len() == 1 {
-                partners.into_iter().next().map(|(_, p)| p).ok_or_else(|| unreachable_user())?
+                partners
+                    .into_iter()
+                    .next()
+                    .map(|(_, p)| p)
+                    .ok_or_else(unreachable_user)?
             } else {
                 one_of(ctx.db.people_by_name(actor.workspace.id, name).await?, name, "named")?
             }
@@ -138,12 +143,18 @@ fn one_of(mut people: Vec<Person>, typed: &str, how: &str) -> Res<Person> {
 async fn partners_named(ctx: &Ctx<'_>, actor: &Actor, name: &str) -> Res<Vec<(Series, Person)>> {
     let wanted = name.trim_start_matches('@').to_lowercase();
     let mut out = Vec::new();
-    for s in ctx.db.series_for_person(actor.workspace.id, actor.person.id, true).await? {
-        let Some(pid) = s.partner_of(actor.person.id) else { continue };
-        if let Some(p) = ctx.db.person(actor.workspace.id, pid).await? {
-            if p.display_name.to_lowercase() == wanted || p.external_id.to_lowercase() == wanted {
-                out.push((s, p));
-            }
+    for s in ctx
+        .db
+        .series_for_person(actor.workspace.id, actor.person.id, true)
+        .await?
+    {
+        let Some(pid) = s.partner_of(actor.person.id) else {
+            continue;
+        };
+        if let Some(p) = ctx.db.person(actor.workspace.id, pid).await?
+            && (p.display_name.to_lowercase() == wanted || p.external_id.to_lowercase() == wanted)
+        {
+            out.push((s, p));
         }
     }
     Ok(out)
@@ -194,7 +205,11 @@ pub(crate) async fn pick_series(
                                 .plain("You don't have a 1:1 with ")
                                 .bold_user(p.display_name.clone())
                                 .plain(". A manager starts one with ")
-                                .code(format!("{}setup @{} weekly on monday at 10am", inv(ctx), p.display_name)),
+                                .code(format!(
+                                    "{}setup @{} weekly on monday at 10am",
+                                    inv(ctx),
+                                    p.display_name
+                                )),
                         );
                     }
                 }
@@ -221,13 +236,13 @@ pub(crate) async fn pick_series(
     let mut all = Vec::new();
     let mut unsuitable = Vec::new();
     for s in ctx.db.series_for_person(ws, actor.person.id, want == Want::Any).await? {
-        if let Some(pid) = s.partner_of(actor.person.id) {
-            if let Some(p) = ctx.db.person(ws, pid).await? {
-                if want.accepts(s.state) {
-                    all.push((s, p));
-                } else {
-                    unsuitable.push((s, p));
-                }
+        if let Some(pid) = s.partner_of(actor.person.id)
+            && let Some(p) = ctx.db.person(ws, pid).await?
+        {
+            if want.accepts(s.state) {
+                all.push((s, p));
+            } else {
+                unsuitable.push((s, p));
             }
         }
     }
@@ -253,7 +268,13 @@ pub(crate) async fn pick_series(
             } else {
                 all.iter()
                     .take(25)
-                    .map(|(s, p)| Button::new(p.display_name.clone(), "pick_partner", format!("{}:{}", s.id, ctx.line.trim())))
+                    .map(|(s, p)| {
+                        Button::new(
+                            p.display_name.clone(),
+                            "pick_partner",
+                            format!("{}:{}", s.id, ctx.line.trim()),
+                        )
+                    })
                     .collect()
             };
             Err(Fail::User(Reply::text(text).buttons(buttons)))
@@ -282,27 +303,31 @@ fn check_state(ctx: &Ctx<'_>, s: Series, p: Person, want: Want) -> Res<(Series, 
 }
 
 pub(crate) fn inv(ctx: &Ctx<'_>) -> String {
-    if ctx.invocation.is_empty() { String::new() } else { format!("{} ", ctx.invocation) }
+    if ctx.invocation.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", ctx.invocation)
+    }
 }
 
 /// Creates (or finds) the meeting for a cadence slot, seeding the series'
 /// agenda template into a newly created meeting.
 pub(crate) async fn materialize(ctx: &Ctx<'_>, s: &Series, slot: DateTime<Utc>) -> Res<Meeting> {
     let (m, created) = ctx.db.insert_meeting(s.id, slot, slot).await?;
-    if created {
-        if let Some(name) = &s.template {
-            let items: Vec<String> = match content::builtin_template(name) {
-                Some(t) => t.items.iter().map(|i| i.to_string()).collect(),
-                None => ctx
-                    .db
-                    .template_by_name(s.workspace_id, name)
-                    .await?
-                    .map(|t| t.items)
-                    .unwrap_or_default(),
-            };
-            for item in items {
-                ctx.db.add_talking_point(m.id, s.manager_id, Category::Other, &item, ctx.now).await?;
-            }
+    if created && let Some(name) = &s.template {
+        let items: Vec<String> = match content::builtin_template(name) {
+            Some(t) => t.items.iter().map(|i| i.to_string()).collect(),
+            None => ctx
+                .db
+                .template_by_name(s.workspace_id, name)
+                .await?
+                .map(|t| t.items)
+                .unwrap_or_default(),
+        };
+        for item in items {
+            ctx.db
+                .add_talking_point(m.id, s.manager_id, Category::Other, &item, ctx.now)
+                .await?;
         }
     }
     Ok(m)
@@ -337,14 +362,17 @@ async fn next_slot(ctx: &Ctx<'_>, s: &Series, after: DateTime<Utc>) -> Res<Meeti
 /// The meeting after `m`: where open points of `m` roll over to.
 pub(crate) async fn meeting_after(ctx: &Ctx<'_>, s: &Series, m: &Meeting) -> Res<Meeting> {
     let pending = ctx.db.pending_meetings(s.id).await?;
-    if let Some(next) = pending.into_iter().find(|p| p.id != m.id && p.scheduled_at > m.scheduled_at && p.scheduled_at > ctx.now) {
+    if let Some(next) = pending
+        .into_iter()
+        .find(|p| p.id != m.id && p.scheduled_at > m.scheduled_at && p.scheduled_at > ctx.now)
+    {
         return Ok(next);
     }
     let mut after = if m.slot > ctx.now { m.slot } else { ctx.now };
-    if let Some(last) = ctx.db.last_meeting_by_slot(s.id).await? {
-        if last.slot > after {
-            after = last.slot;
-        }
+    if let Some(last) = ctx.db.last_meeting_by_slot(s.id).await?
+        && last.slot > after
+    {
+        after = last.slot;
     }
     next_slot(ctx, s, after).await
 }
@@ -353,7 +381,11 @@ pub(crate) async fn meeting_after(ctx: &Ctx<'_>, s: &Series, m: &Meeting) -> Res
 /// open, or one later today. Unmarked past slots are materialized on demand.
 pub(crate) async fn current_or_latest(ctx: &Ctx<'_>, s: &Series) -> Res<Option<Meeting>> {
     let pending = ctx.db.pending_meetings(s.id).await?;
-    if let Some(m) = pending.iter().filter(|m| m.scheduled_at <= ctx.now).max_by_key(|m| m.scheduled_at) {
+    if let Some(m) = pending
+        .iter()
+        .filter(|m| m.scheduled_at <= ctx.now)
+        .max_by_key(|m| m.scheduled_at)
+    {
         return Ok(Some(m.clone()));
     }
     // The latest cadence slot at or before now that was never materialized.
@@ -379,10 +411,10 @@ pub(crate) async fn current_or_latest(ctx: &Ctx<'_>, s: &Series) -> Res<Option<M
         }
     }
     // A meeting later today may be marked held early.
-    if let Some(m) = pending.into_iter().next() {
-        if m.scheduled_at - ctx.now <= Duration::hours(12) {
-            return Ok(Some(m));
-        }
+    if let Some(m) = pending.into_iter().next()
+        && m.scheduled_at - ctx.now <= Duration::hours(12)
+    {
+        return Ok(Some(m));
     }
     Ok(None)
 }

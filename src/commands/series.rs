@@ -124,10 +124,18 @@ pub(crate) async fn setup(ctx: &Ctx<'_>, actor: &Actor, args: SetupArgs) -> Res<
         format_minutes(series.duration_minutes)
     );
     let dates = |tz: chrono_tz::Tz| {
-        first.iter().map(|t| format!("• {}", format_instant(*t, tz))).collect::<Vec<_>>().join("\n")
+        first
+            .iter()
+            .map(|t| format!("• {}", format_instant(*t, tz)))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     let mut t = Text::new()
-        .plain(if updated { "Updated your 1:1 with " } else { "You're set up for a 1:1 with " })
+        .plain(if updated {
+            "Updated your 1:1 with "
+        } else {
+            "You're set up for a 1:1 with "
+        })
         .bold_user(report.display_name.clone())
         .plain(format!(": {how}."));
     if let Some(name) = &template {
@@ -147,7 +155,11 @@ pub(crate) async fn setup(ctx: &Ctx<'_>, actor: &Actor, args: SetupArgs) -> Res<
         reply: Reply::text(
             Text::new()
                 .bold_user(me.display_name.clone())
-                .plain(if updated { " updated your 1:1: " } else { " set up a 1:1 with you: " })
+                .plain(if updated {
+                    " updated your 1:1: "
+                } else {
+                    " set up a 1:1 with you: "
+                })
                 .plain(format!("{how}."))
                 .newline()
                 .plain(format!("Next: {}. ", format_instant(first[0], report.tz())))
@@ -155,7 +167,10 @@ pub(crate) async fn setup(ctx: &Ctx<'_>, actor: &Actor, args: SetupArgs) -> Res<
                 .code(format!("{}add your topic", inv(ctx))),
         ),
     };
-    Ok(Outcome { reply, notices: vec![notice] })
+    Ok(Outcome {
+        reply,
+        notices: vec![notice],
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -165,7 +180,12 @@ pub(crate) enum StateChange {
     End,
 }
 
-pub(crate) async fn set_state(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef>, change: StateChange) -> Res<Outcome> {
+pub(crate) async fn set_state(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    partner: Option<PersonRef>,
+    change: StateChange,
+) -> Res<Outcome> {
     let verb = match change {
         StateChange::Pause => "pause",
         StateChange::Resume => "resume",
@@ -199,12 +219,19 @@ pub(crate) async fn set_state(ctx: &Ctx<'_>, actor: &Actor, partner: Option<Pers
         StateChange::End => " Its history stays available with `history`.",
     };
     Ok(Outcome {
-        reply: Reply::text(Text::new().plain(format!("{mine} your 1:1 with ")).bold_user(p.display_name.clone()).plain(format!(".{extra}"))),
+        reply: Reply::text(
+            Text::new()
+                .plain(format!("{mine} your 1:1 with "))
+                .bold_user(p.display_name.clone())
+                .plain(format!(".{extra}")),
+        ),
         notices: vec![Notice {
             to: p.id,
             to_external: p.external_id.clone(),
             reply: Reply::text(
-                Text::new().bold_user(actor.person.display_name.clone()).plain(format!(" {theirs} your 1:1.")),
+                Text::new()
+                    .bold_user(actor.person.display_name.clone())
+                    .plain(format!(" {theirs} your 1:1.")),
             ),
         }],
     })
@@ -227,7 +254,9 @@ pub(crate) async fn stats(ctx: &Ctx<'_>, actor: &Actor) -> Res<Outcome> {
     let today = today_for(ctx, me);
     let mut reply = Reply::new().header("Your 1:1s as a manager (last 90 days)");
     for s in mine.iter().take(45) {
-        let Some(p) = ctx.db.person(ws, s.report_id).await? else { continue };
+        let Some(p) = ctx.db.person(ws, s.report_id).await? else {
+            continue;
+        };
         let st = ctx.db.series_stats(s.id, since, today).await?;
         let mut t = Text::new().bold_user(p.display_name.clone());
         if s.state == SeriesState::Paused {
@@ -238,9 +267,14 @@ pub(crate) async fn stats(ctx: &Ctx<'_>, actor: &Actor) -> Res<Outcome> {
             None => "Not held yet".to_string(),
         });
         t = t.plain(format!(" · held {} · skipped {}", st.held, st.skipped));
-        t = t.newline().plain(format!("Open action items {} · overdue {}", st.open_actions, st.overdue_actions));
+        t = t.newline().plain(format!(
+            "Open action items {} · overdue {}",
+            st.open_actions, st.overdue_actions
+        ));
         t = t.newline().plain(match st.avg_rating {
-            Some(avg) if st.ratings >= MIN_RATINGS_FOR_AVERAGE => format!("Average rating {avg:.1}/5 ({} ratings)", st.ratings),
+            Some(avg) if st.ratings >= MIN_RATINGS_FOR_AVERAGE => {
+                format!("Average rating {avg:.1}/5 ({} ratings)", st.ratings)
+            }
             _ => format!("Average rating shown from {MIN_RATINGS_FOR_AVERAGE} ratings on"),
         });
         reply = reply.section(t);
@@ -250,14 +284,22 @@ pub(crate) async fn stats(ctx: &Ctx<'_>, actor: &Actor) -> Res<Outcome> {
 
 pub(crate) async fn request(ctx: &Ctx<'_>, actor: &Actor, partner: PersonRef, text: Option<String>) -> Res<Outcome> {
     let to = resolve_anyone(ctx, actor, &partner).await?;
-    let req = ctx.db.create_request(actor.workspace.id, actor.person.id, to.id, text.as_deref(), ctx.now).await?;
-    let existing = ctx.db.series_between(actor.workspace.id, actor.person.id, to.id).await?;
+    let req = ctx
+        .db
+        .create_request(actor.workspace.id, actor.person.id, to.id, text.as_deref(), ctx.now)
+        .await?;
+    let existing = ctx
+        .db
+        .series_between(actor.workspace.id, actor.person.id, to.id)
+        .await?;
     let has_active = existing.as_ref().is_some_and(|s| s.state != SeriesState::Ended);
-    let mut t = Text::new().bold_user(actor.person.display_name.clone()).plain(if has_active {
-        " asks for an extra 1:1 with you."
-    } else {
-        " would like to have regular 1:1s with you."
-    });
+    let mut t = Text::new()
+        .bold_user(actor.person.display_name.clone())
+        .plain(if has_active {
+            " asks for an extra 1:1 with you."
+        } else {
+            " would like to have regular 1:1s with you."
+        });
     if let Some(x) = &text {
         t = t.newline().plain("“").user(x.clone()).plain("”");
     }
@@ -267,9 +309,17 @@ pub(crate) async fn request(ctx: &Ctx<'_>, actor: &Actor, partner: PersonRef, te
         Button::new("Set up a 1:1", "request_setup", req.id.to_string()).primary()
     };
     let hint = if has_active {
-        Text::new().plain("Or move your next one with ").code(format!("{}reschedule @{} tomorrow 2pm", inv(ctx), actor.person.display_name))
+        Text::new().plain("Or move your next one with ").code(format!(
+            "{}reschedule @{} tomorrow 2pm",
+            inv(ctx),
+            actor.person.display_name
+        ))
     } else {
-        Text::new().plain("Or type ").code(format!("{}setup @{} biweekly on tuesday at 10am", inv(ctx), actor.person.display_name))
+        Text::new().plain("Or type ").code(format!(
+            "{}setup @{} biweekly on tuesday at 10am",
+            inv(ctx),
+            actor.person.display_name
+        ))
     };
     Ok(Outcome {
         reply: Reply::text(

@@ -66,7 +66,10 @@ pub fn mentions_to_platform_form(line: &str) -> String {
         let starts_word = prev.is_none_or(char::is_whitespace);
         if c == '@' && starts_word {
             let rest = &line[i + 1..];
-            let name: String = rest.chars().take_while(|ch| ch.is_alphanumeric() || matches!(ch, '.' | '_' | '-')).collect();
+            let name: String = rest
+                .chars()
+                .take_while(|ch| ch.is_alphanumeric() || matches!(ch, '.' | '_' | '-'))
+                .collect();
             let name = name.trim_end_matches(['.', '-']);
             if !name.is_empty() {
                 out.push_str(&format!("<@{name}>"));
@@ -84,7 +87,10 @@ pub fn mentions_to_platform_form(line: &str) -> String {
 }
 
 pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
-    let tz: Tz = args.tz.parse().map_err(|_| anyhow::anyhow!("--tz: unknown time zone {:?}", args.tz))?;
+    let tz: Tz = args
+        .tz
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--tz: unknown time zone {:?}", args.tz))?;
     let now = match &args.now {
         Some(s) => Some(
             DateTime::parse_from_rfc3339(s)
@@ -93,7 +99,9 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let db = Db::connect(&args.config.database_url()?).await.context("cannot open the database")?;
+    let db = Db::connect(&args.config.database_url()?)
+        .await
+        .context("cannot open the database")?;
     db.migrate().await.context("cannot apply the database migrations")?;
     let mut out = tokio::io::stdout();
     let stdin = BufReader::new(tokio::io::stdin());
@@ -141,14 +149,21 @@ where
             line: &text,
         };
         let person = resolve_actor(&ctx, &ws, &me, &me).await?;
-        let actor = Actor { workspace: ws.clone(), person };
+        let actor = Actor {
+            workspace: ws.clone(),
+            person,
+        };
         let outcome = match grammar::parse(&text) {
             Ok(cmd) => commands::apply(&ctx, &actor, cmd).await?,
             Err(e) => parse_error_reply("", &e).into(),
         };
         let mut shown = format!("@{me}> {line}\n{}\n", indent(&to_text(&outcome.reply)));
         for n in &outcome.notices {
-            shown.push_str(&format!("  → DM to @{}:\n{}\n", n.to_external, indent(&indent(&to_text(&n.reply)))));
+            shown.push_str(&format!(
+                "  → DM to @{}:\n{}\n",
+                n.to_external,
+                indent(&indent(&to_text(&n.reply)))
+            ));
         }
         shown.push('\n');
         out.write_all(shown.as_bytes()).await?;
@@ -167,9 +182,18 @@ mod tests {
 
     #[test]
     fn at_names_become_mentions_but_email_addresses_do_not() {
-        assert_eq!(mentions_to_platform_form("add @rahul #goals x"), "add <@rahul> #goals x");
-        assert_eq!(mentions_to_platform_form("setup @anna.k weekly on mon"), "setup <@anna.k> weekly on mon");
-        assert_eq!(mentions_to_platform_form("request bob@example.com"), "request bob@example.com");
+        assert_eq!(
+            mentions_to_platform_form("add @rahul #goals x"),
+            "add <@rahul> #goals x"
+        );
+        assert_eq!(
+            mentions_to_platform_form("setup @anna.k weekly on mon"),
+            "setup <@anna.k> weekly on mon"
+        );
+        assert_eq!(
+            mentions_to_platform_form("request bob@example.com"),
+            "request bob@example.com"
+        );
         assert_eq!(mentions_to_platform_form("add hi @"), "add hi @");
         assert_eq!(mentions_to_platform_form("add @rahul. done"), "add <@rahul>. done");
     }

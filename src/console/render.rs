@@ -11,7 +11,11 @@ pub fn to_text(reply: &Reply) -> String {
             Block::Context(t) => out.push(format!("({})", spans(&t.0))),
             Block::Divider => out.push("----".to_string()),
             Block::Actions(buttons) => out.push(
-                buttons.iter().map(|b| format!("[{}]", b.label)).collect::<Vec<_>>().join(" "),
+                buttons
+                    .iter()
+                    .map(|b| format!("[{}]", b.label))
+                    .collect::<Vec<_>>()
+                    .join(" "),
             ),
         }
     }

@@ -39,9 +39,7 @@ impl DateSpec {
             DateSpec::Today => today,
             DateSpec::Tomorrow => today + Days::new(1),
             DateSpec::Next(w) => {
-                let ahead = (7 + w.num_days_from_monday() as i64
-                    - today.weekday().num_days_from_monday() as i64)
-                    % 7;
+                let ahead = (7 + w.num_days_from_monday() as i64 - today.weekday().num_days_from_monday() as i64) % 7;
                 let ahead = if ahead == 0 { 7 } else { ahead };
                 today + Days::new(ahead as u64)
             }
@@ -78,32 +76,89 @@ pub struct SetupArgs {
 pub enum Command {
     /// Empty text or `home`.
     Home,
-    Help { topic: Option<String> },
+    Help {
+        topic: Option<String>,
+    },
     Setup(SetupArgs),
-    Add { partner: Option<PersonRef>, category: Option<Category>, text: String },
-    Agenda { partner: Option<PersonRef> },
-    Comment { partner: Option<PersonRef>, point: u32, text: String },
-    Action { partner: Option<PersonRef>, text: String, due: Option<DateSpec>, owner: Option<OwnerRef> },
+    Add {
+        partner: Option<PersonRef>,
+        category: Option<Category>,
+        text: String,
+    },
+    Agenda {
+        partner: Option<PersonRef>,
+    },
+    Comment {
+        partner: Option<PersonRef>,
+        point: u32,
+        text: String,
+    },
+    Action {
+        partner: Option<PersonRef>,
+        text: String,
+        due: Option<DateSpec>,
+        owner: Option<OwnerRef>,
+    },
     Actions,
-    Complete { item: i64 },
-    Note { partner: Option<PersonRef>, text: String },
-    Held { partner: Option<PersonRef> },
-    Skip { partner: Option<PersonRef>, reason: Option<String> },
-    Reschedule { partner: Option<PersonRef>, when: WhenSpec },
-    History { partner: Option<PersonRef>, count: Option<u32> },
-    Pause { partner: Option<PersonRef> },
-    Resume { partner: Option<PersonRef> },
-    End { partner: Option<PersonRef> },
-    Questions { category: Option<Category> },
+    Complete {
+        item: i64,
+    },
+    Note {
+        partner: Option<PersonRef>,
+        text: String,
+    },
+    Held {
+        partner: Option<PersonRef>,
+    },
+    Skip {
+        partner: Option<PersonRef>,
+        reason: Option<String>,
+    },
+    Reschedule {
+        partner: Option<PersonRef>,
+        when: WhenSpec,
+    },
+    History {
+        partner: Option<PersonRef>,
+        count: Option<u32>,
+    },
+    Pause {
+        partner: Option<PersonRef>,
+    },
+    Resume {
+        partner: Option<PersonRef>,
+    },
+    End {
+        partner: Option<PersonRef>,
+    },
+    Questions {
+        category: Option<Category>,
+    },
     Templates,
-    TemplateShow { name: String },
-    TemplateNew { name: String, items: Vec<String> },
-    TemplateDelete { name: String },
+    TemplateShow {
+        name: String,
+    },
+    TemplateNew {
+        name: String,
+        items: Vec<String>,
+    },
+    TemplateDelete {
+        name: String,
+    },
     Stats,
-    Settings { tz: Option<Tz>, hours: Option<(NaiveTime, NaiveTime)>, nudges: Option<bool> },
-    Away { until: DateSpec },
+    Settings {
+        tz: Option<Tz>,
+        hours: Option<(NaiveTime, NaiveTime)>,
+        nudges: Option<bool>,
+    },
+    Away {
+        until: DateSpec,
+    },
     Back,
-    Request { partner: PersonRef, text: Option<String> },
+    Request {
+        partner: PersonRef,
+        text: Option<String>,
+    },
 }
 
 impl Command {

@@ -3009,7 +3009,14 @@ mod tests {
 
     #[test]
     fn bare_settings_asks_to_show_the_current_ones() {
-        assert_eq!(parse("settings").unwrap(), Command::Settings { tz: None, hours: None, nudges: None });
+        assert_eq!(
+            parse("settings").unwrap(),
+            Command::Settings {
+                tz: None,
+                hours: None,
+                nudges: None
+            }
+        );
     }
 
     #[test]

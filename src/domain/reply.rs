@@ -68,9 +68,7 @@ impl Text {
         let mut out = String::new();
         for s in &self.0 {
             match s {
-                Span::Plain(t) | Span::Bold(t) | Span::User(t) | Span::BoldUser(t) | Span::Code(t) => {
-                    out.push_str(t)
-                }
+                Span::Plain(t) | Span::Bold(t) | Span::User(t) | Span::BoldUser(t) | Span::Code(t) => out.push_str(t),
                 Span::Newline => out.push('\n'),
             }
         }
@@ -108,7 +106,12 @@ pub struct Button {
 
 impl Button {
     pub fn new(label: impl Into<String>, action_id: impl Into<String>, value: impl Into<String>) -> Self {
-        Button { label: label.into(), action_id: action_id.into(), value: value.into(), style: None }
+        Button {
+            label: label.into(),
+            action_id: action_id.into(),
+            value: value.into(),
+            style: None,
+        }
     }
     pub fn primary(mut self) -> Self {
         self.style = Some(ButtonStyle::Primary);
@@ -191,7 +194,10 @@ impl Reply {
                 Block::Section(t) | Block::Context(t) => parts.push(t.to_plain()),
                 Block::Divider => {}
                 Block::Actions(bs) => parts.push(
-                    bs.iter().map(|b| format!("[{}]", b.label)).collect::<Vec<_>>().join(" "),
+                    bs.iter()
+                        .map(|b| format!("[{}]", b.label))
+                        .collect::<Vec<_>>()
+                        .join(" "),
                 ),
             }
         }
@@ -220,6 +226,9 @@ pub struct Outcome {
 
 impl From<Reply> for Outcome {
     fn from(reply: Reply) -> Self {
-        Outcome { reply, notices: Vec::new() }
+        Outcome {
+            reply,
+            notices: Vec::new(),
+        }
     }
 }

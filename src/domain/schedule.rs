@@ -19,8 +19,7 @@ use std::str::FromStr;
 
 use chrono::offset::LocalResult;
 use chrono::{
-    DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta,
-    TimeZone, Utc, Weekday,
+    DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc, Weekday,
 };
 use chrono_tz::Tz;
 
@@ -104,9 +103,7 @@ pub fn next_occurrences(
         return Vec::new();
     }
     match cadence {
-        Cadence::Weekly { interval, weekday } => {
-            weekly(*interval, *weekday, time, tz, anchor, after, n)
-        }
+        Cadence::Weekly { interval, weekday } => weekly(*interval, *weekday, time, tz, anchor, after, n),
         Cadence::Monthly { week, weekday } => monthly(*week, *weekday, time, tz, anchor, after, n),
         Cadence::Cron(expr) => cron_occurrences(expr, tz, Some(anchor), after, n),
     }
@@ -120,9 +117,7 @@ pub fn next_occurrence(
     anchor: NaiveDate,
     after: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    next_occurrences(cadence, time, tz, anchor, after, 1)
-        .into_iter()
-        .next()
+    next_occurrences(cadence, time, tz, anchor, after, 1).into_iter().next()
 }
 
 /// Human wording: "every Monday", "every 2 weeks on Monday", "every 3 weeks on Friday",
@@ -136,11 +131,7 @@ pub fn describe(cadence: &Cadence) -> String {
             format!("every {interval} weeks on {}", weekday_name(*weekday))
         }
         Cadence::Monthly { week, weekday } => {
-            format!(
-                "monthly on the {} {}",
-                week.as_str(),
-                weekday_name(*weekday)
-            )
+            format!("monthly on the {} {}", week.as_str(), weekday_name(*weekday))
         }
         Cadence::Cron(expr) => format!("cron \"{expr}\""),
     }
@@ -267,12 +258,7 @@ fn monthly(
 
 /// The first..fourth or last `weekday` of a month. "Last" is the fifth when the
 /// month has one, else the fourth; "fourth" is always the fourth.
-pub fn nth_weekday_of_month(
-    year: i32,
-    month: u32,
-    week: MonthWeek,
-    weekday: Weekday,
-) -> Option<NaiveDate> {
+pub fn nth_weekday_of_month(year: i32, month: u32, week: MonthWeek, weekday: Weekday) -> Option<NaiveDate> {
     let nth = |n| NaiveDate::from_weekday_of_month_opt(year, month, weekday, n);
     match week {
         MonthWeek::First => nth(1),
@@ -373,16 +359,10 @@ mod tests {
         Cadence::Monthly { week, weekday }
     }
     fn local_dates(tz: Tz, instants: &[DateTime<Utc>]) -> Vec<NaiveDate> {
-        instants
-            .iter()
-            .map(|i| i.with_timezone(&tz).date_naive())
-            .collect()
+        instants.iter().map(|i| i.with_timezone(&tz).date_naive()).collect()
     }
     fn local_times(tz: Tz, instants: &[DateTime<Utc>]) -> Vec<NaiveTime> {
-        instants
-            .iter()
-            .map(|i| i.with_timezone(&tz).time())
-            .collect()
+        instants.iter().map(|i| i.with_timezone(&tz).time()).collect()
     }
 
     // ---- localize ----
@@ -456,31 +436,14 @@ mod tests {
     fn a_biweekly_series_counts_weeks_from_its_anchor() {
         // Anchor Wed 2026-01-07: first Monday on/after it is 01-12, then every 2 weeks.
         let cadence = weekly(2, Weekday::Mon);
-        let got = next_occurrences(
-            &cadence,
-            t(9, 0),
-            Tz::UTC,
-            d(2026, 1, 7),
-            utc(2026, 1, 13, 0, 0),
-            3,
-        );
+        let got = next_occurrences(&cadence, t(9, 0), Tz::UTC, d(2026, 1, 7), utc(2026, 1, 13, 0, 0), 3);
         assert_eq!(
             local_dates(Tz::UTC, &got),
             vec![d(2026, 1, 26), d(2026, 2, 9), d(2026, 2, 23)]
         );
         // Same cadence anchored a week later is the other parity.
-        let shifted = next_occurrences(
-            &cadence,
-            t(9, 0),
-            Tz::UTC,
-            d(2026, 1, 14),
-            utc(2026, 1, 13, 0, 0),
-            2,
-        );
-        assert_eq!(
-            local_dates(Tz::UTC, &shifted),
-            vec![d(2026, 1, 19), d(2026, 2, 2)]
-        );
+        let shifted = next_occurrences(&cadence, t(9, 0), Tz::UTC, d(2026, 1, 14), utc(2026, 1, 13, 0, 0), 2);
+        assert_eq!(local_dates(Tz::UTC, &shifted), vec![d(2026, 1, 19), d(2026, 2, 2)]);
     }
 
     #[test]
@@ -510,10 +473,7 @@ mod tests {
             utc(2026, 1, 1, 0, 0),
             2,
         );
-        assert_eq!(
-            local_dates(Tz::UTC, &got),
-            vec![d(2026, 1, 6), d(2026, 1, 13)]
-        );
+        assert_eq!(local_dates(Tz::UTC, &got), vec![d(2026, 1, 6), d(2026, 1, 13)]);
     }
 
     #[test]
@@ -537,10 +497,7 @@ mod tests {
             utc(2026, 1, 1, 0, 0),
             2,
         );
-        assert_eq!(
-            local_dates(Tz::UTC, &got),
-            vec![d(2026, 6, 4), d(2026, 6, 18)]
-        );
+        assert_eq!(local_dates(Tz::UTC, &got), vec![d(2026, 6, 4), d(2026, 6, 18)]);
     }
 
     #[test]
@@ -598,12 +555,7 @@ mod tests {
         );
         assert_eq!(
             local_dates(Tz::UTC, &got),
-            vec![
-                d(2026, 1, 30),
-                d(2026, 2, 27),
-                d(2026, 3, 27),
-                d(2026, 4, 24)
-            ]
+            vec![d(2026, 1, 30), d(2026, 2, 27), d(2026, 3, 27), d(2026, 4, 24)]
         );
     }
 
@@ -626,14 +578,8 @@ mod tests {
             utc(2026, 1, 1, 0, 0),
             2,
         );
-        assert_eq!(
-            local_dates(Tz::UTC, &fourth),
-            vec![d(2026, 1, 23), d(2026, 2, 27)]
-        );
-        assert_eq!(
-            local_dates(Tz::UTC, &last),
-            vec![d(2026, 1, 30), d(2026, 2, 27)]
-        );
+        assert_eq!(local_dates(Tz::UTC, &fourth), vec![d(2026, 1, 23), d(2026, 2, 27)]);
+        assert_eq!(local_dates(Tz::UTC, &last), vec![d(2026, 1, 30), d(2026, 2, 27)]);
     }
 
     #[test]
@@ -647,10 +593,7 @@ mod tests {
             utc(2026, 1, 1, 0, 0),
             2,
         );
-        assert_eq!(
-            local_dates(Tz::UTC, &got),
-            vec![d(2026, 7, 6), d(2026, 8, 3)]
-        );
+        assert_eq!(local_dates(Tz::UTC, &got), vec![d(2026, 7, 6), d(2026, 8, 3)]);
     }
 
     #[test]
@@ -693,11 +636,7 @@ mod tests {
         // 10:00 CET, then 10:00 CEST after the March change.
         assert_eq!(
             got,
-            vec![
-                utc(2026, 3, 23, 9, 0),
-                utc(2026, 3, 30, 8, 0),
-                utc(2026, 4, 6, 8, 0)
-            ]
+            vec![utc(2026, 3, 23, 9, 0), utc(2026, 3, 30, 8, 0), utc(2026, 4, 6, 8, 0)]
         );
     }
 
@@ -728,19 +667,9 @@ mod tests {
     #[test]
     fn an_invalid_cron_has_no_occurrences() {
         let cadence = Cadence::Cron("not a cron".into());
-        let got = next_occurrences(
-            &cadence,
-            t(0, 0),
-            Tz::UTC,
-            d(2026, 1, 1),
-            utc(2026, 1, 1, 0, 0),
-            3,
-        );
+        let got = next_occurrences(&cadence, t(0, 0), Tz::UTC, d(2026, 1, 1), utc(2026, 1, 1, 0, 0), 3);
         assert!(got.is_empty());
-        assert_eq!(
-            nominal_gap_days(&cadence, Tz::UTC, utc(2026, 1, 1, 0, 0)),
-            30
-        );
+        assert_eq!(nominal_gap_days(&cadence, Tz::UTC, utc(2026, 1, 1, 0, 0)), 30);
     }
 
     #[test]
@@ -912,14 +841,8 @@ mod tests {
     #[test]
     fn cadences_read_as_plain_english() {
         assert_eq!(describe(&weekly(1, Weekday::Mon)), "every Monday");
-        assert_eq!(
-            describe(&weekly(2, Weekday::Mon)),
-            "every 2 weeks on Monday"
-        );
-        assert_eq!(
-            describe(&weekly(3, Weekday::Fri)),
-            "every 3 weeks on Friday"
-        );
+        assert_eq!(describe(&weekly(2, Weekday::Mon)), "every 2 weeks on Monday");
+        assert_eq!(describe(&weekly(3, Weekday::Fri)), "every 3 weeks on Friday");
         assert_eq!(
             describe(&monthly(MonthWeek::Last, Weekday::Fri)),
             "monthly on the last Friday"
@@ -946,16 +869,10 @@ mod tests {
         );
         let cron = |e: &str| Cadence::Cron(e.into());
         assert_eq!(nominal_gap_days(&cron("0 0 10 * * Mon"), Tz::UTC, now), 7);
-        assert_eq!(
-            nominal_gap_days(&cron("0 0 10 * * Mon,Thu"), Tz::UTC, now),
-            4
-        );
+        assert_eq!(nominal_gap_days(&cron("0 0 10 * * Mon,Thu"), Tz::UTC, now), 4);
         assert_eq!(nominal_gap_days(&cron("0 */5 * * * *"), Tz::UTC, now), 1);
         // Only one occurrence left: no gap to measure.
-        assert_eq!(
-            nominal_gap_days(&cron("0 0 10 1 1 * 2026"), Tz::UTC, now),
-            30
-        );
+        assert_eq!(nominal_gap_days(&cron("0 0 10 1 1 * 2026"), Tz::UTC, now), 30);
     }
 
     #[test]
@@ -977,14 +894,7 @@ mod tests {
     #[test]
     fn far_future_inputs_end_quietly() {
         let far = Utc.with_ymd_and_hms(9999, 12, 1, 0, 0, 0).unwrap();
-        let got = next_occurrences(
-            &weekly(4, Weekday::Mon),
-            t(10, 0),
-            Tz::UTC,
-            d(2026, 1, 1),
-            far,
-            100,
-        );
+        let got = next_occurrences(&weekly(4, Weekday::Mon), t(10, 0), Tz::UTC, d(2026, 1, 1), far, 100);
         assert!(got.len() < 100);
         let got = next_occurrences(
             &monthly(MonthWeek::Last, Weekday::Sun),

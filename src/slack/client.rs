@@ -71,10 +71,9 @@ impl SlackApi {
     /// never send a message over plain http in production; an `http://` API
     /// (a local fake) allows both.
     pub fn new(api_url: &str) -> anyhow::Result<Self> {
-        let url = Url::parse(api_url)
-            .map_err(|e| anyhow::anyhow!("invalid Slack API URL {api_url:?}: {e}"))?;
-        let native = HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::ring::default_provider());
+        let url = Url::parse(api_url).map_err(|e| anyhow::anyhow!("invalid Slack API URL {api_url:?}: {e}"))?;
+        let native =
+            HttpsConnectorBuilder::new().with_provider_and_native_roots(rustls::crypto::ring::default_provider());
         Ok(Self::with_connector(connector(&url, native)?, api_url))
     }
 
@@ -97,12 +96,7 @@ impl SlackApi {
     /// `users.info`: the person's name, email, zone and whether they are a
     /// bot or deactivated.
     #[tracing::instrument(name = "slack.users_info", skip_all, fields(slack.team = team_id))]
-    pub async fn users_info(
-        &self,
-        token: &SecretString,
-        team_id: &str,
-        user: &str,
-    ) -> Result<Profile, SlackApiError> {
+    pub async fn users_info(&self, token: &SecretString, team_id: &str, user: &str) -> Result<Profile, SlackApiError> {
         let token = api_token(token, team_id);
         let session = self.client.open_session(&token);
         let req = SlackApiUsersInfoRequest::new(SlackUserId::new(user.to_owned()));
@@ -112,16 +106,10 @@ impl SlackApi {
 
     /// `conversations.open` with one user: the id of the bot's DM with them.
     #[tracing::instrument(name = "slack.open_dm", skip_all, fields(slack.team = team_id))]
-    pub async fn open_dm(
-        &self,
-        token: &SecretString,
-        team_id: &str,
-        user: &str,
-    ) -> Result<String, SlackApiError> {
+    pub async fn open_dm(&self, token: &SecretString, team_id: &str, user: &str) -> Result<String, SlackApiError> {
         let token = api_token(token, team_id);
         let session = self.client.open_session(&token);
-        let req = SlackApiConversationsOpenRequest::new()
-            .with_users(vec![SlackUserId::new(user.to_owned())]);
+        let req = SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId::new(user.to_owned())]);
         let res = self.call(session.conversations_open(&req)).await?;
         Ok(res.channel.id.0)
     }
@@ -138,8 +126,7 @@ impl SlackApi {
     ) -> Result<String, SlackApiError> {
         let token = api_token(token, team_id);
         let session = self.client.open_session(&token);
-        let req =
-            SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), content);
+        let req = SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), content);
         let res = self.call(session.chat_post_message(&req)).await?;
         Ok(res.ts.0)
     }
@@ -194,21 +181,14 @@ impl SlackApi {
         replace_original: bool,
     ) -> Result<(), SlackApiError> {
         let url = Url::parse(response_url).map_err(|e| SlackApiError::Transport(Box::new(e)))?;
-        let req =
-            SlackApiPostWebhookMessageRequest::new(content).with_replace_original(replace_original);
-        self.call(
-            self.client
-                .respond_to_event(&SlackResponseUrl::new(url), &req),
-        )
-        .await?;
+        let req = SlackApiPostWebhookMessageRequest::new(content).with_replace_original(replace_original);
+        self.call(self.client.respond_to_event(&SlackResponseUrl::new(url), &req))
+            .await?;
         Ok(())
     }
 
     /// Runs one slack-morphism call under the timeout and maps its error.
-    async fn call<T>(
-        &self,
-        fut: impl Future<Output = Result<T, SlackClientError>>,
-    ) -> Result<T, SlackApiError> {
+    async fn call<T>(&self, fut: impl Future<Output = Result<T, SlackClientError>>) -> Result<T, SlackApiError> {
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(map_error(err)),
@@ -341,19 +321,13 @@ mod tests {
     #[tokio::test]
     async fn an_https_api_client_never_posts_to_a_plain_http_response_url() {
         let url = Url::parse("https://slack.com/api/").unwrap();
-        let api = SlackApi::with_connector(
-            connector(&url, Ok(no_roots_builder().unwrap())).unwrap(),
-            url.as_str(),
-        );
+        let api = SlackApi::with_connector(connector(&url, Ok(no_roots_builder().unwrap())).unwrap(), url.as_str());
         // A listener that would see the request if one were sent.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let hook = format!("http://{}/hooks/x", listener.local_addr().unwrap());
 
-        let err = api
-            .respond(&hook, SlackMessageContent::new(), false)
-            .await
-            .unwrap_err();
+        let err = api.respond(&hook, SlackMessageContent::new(), false).await.unwrap_err();
 
         assert!(matches!(err, SlackApiError::Transport(_)), "{err:?}");
         let accepted = listener.accept();

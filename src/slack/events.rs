@@ -75,7 +75,12 @@ async fn handle_event(st: SlackAppState, team_id: String, event: Value) {
                 return;
             }
             // The same message can come again under another event_id: key on channel + ts too.
-            match st.app.db.first_sight_of_event(&format!("msg:{channel}:{ts}"), st.app.clock.now()).await {
+            match st
+                .app
+                .db
+                .first_sight_of_event(&format!("msg:{channel}:{ts}"), st.app.clock.now())
+                .await
+            {
                 Ok(true) => {}
                 _ => return,
             }
@@ -91,7 +96,12 @@ async fn handle_event(st: SlackAppState, team_id: String, event: Value) {
                 tracing::warn!("cannot answer a DM: no Slack bot token configured");
                 return;
             };
-            if let Err(e) = st.slack.api.post_message(&token, &team_id, channel, render::message(&reply)).await {
+            if let Err(e) = st
+                .slack
+                .api
+                .post_message(&token, &team_id, channel, render::message(&reply))
+                .await
+            {
                 tracing::warn!(error = %e, "DM answer not sent");
             }
         }
@@ -104,8 +114,15 @@ async fn handle_event(st: SlackAppState, team_id: String, event: Value) {
                 Ok(o) => o.reply,
                 Err(apology) => apology,
             };
-            let Some(token) = st.slack.token_for(&team_id).cloned() else { return };
-            if let Err(e) = st.slack.api.publish_home(&token, &team_id, user, render::home_blocks(&reply)).await {
+            let Some(token) = st.slack.token_for(&team_id).cloned() else {
+                return;
+            };
+            if let Err(e) = st
+                .slack
+                .api
+                .publish_home(&token, &team_id, user, render::home_blocks(&reply))
+                .await
+            {
                 tracing::warn!(error = %e, "App Home not published");
             }
         }
@@ -150,10 +167,10 @@ pub async fn interactivity(State(st): State<SlackAppState>, VerifiedSlackBody { 
             Ok(r) => r,
             Err(apology) => apology,
         };
-        if let Some(url) = response_url {
-            if let Err(e) = st.slack.api.respond(&url, render::message(&reply), true).await {
-                tracing::warn!(error = %e, "button answer not sent");
-            }
+        if let Some(url) = response_url
+            && let Err(e) = st.slack.api.respond(&url, render::message(&reply), true).await
+        {
+            tracing::warn!(error = %e, "button answer not sent");
         }
     });
     StatusCode::OK.into_response()
@@ -169,7 +186,13 @@ fn internal(e: commands::CommandError) -> Reply {
 }
 
 /// Carries out one button click for the verified caller.
-async fn button(st: &SlackAppState, team_id: &str, user_id: &str, action_id: &str, value: &str) -> Result<Reply, Reply> {
+async fn button(
+    st: &SlackAppState,
+    team_id: &str,
+    user_id: &str,
+    action_id: &str,
+    value: &str,
+) -> Result<Reply, Reply> {
     let directory = SlackDirectory { slack: &st.slack };
     let ctx = Ctx {
         db: &st.app.db,
@@ -180,17 +203,28 @@ async fn button(st: &SlackAppState, team_id: &str, user_id: &str, action_id: &st
         line: "",
     };
     // A click can only come from a workspace that has used the bot before.
-    let Some(workspace) = ctx.db.workspace_by_external(Platform::Slack, team_id).await.map_err(|e| internal(e.into()))? else {
+    let Some(workspace) = ctx
+        .db
+        .workspace_by_external(Platform::Slack, team_id)
+        .await
+        .map_err(|e| internal(e.into()))?
+    else {
         return Ok(stale());
     };
-    let person = resolve_actor(&ctx, &workspace, user_id, user_id).await.map_err(internal)?;
+    let person = resolve_actor(&ctx, &workspace, user_id, user_id)
+        .await
+        .map_err(internal)?;
     let actor = commands::Actor { workspace, person };
     // Repeated buttons in one block carry a `#N` suffix (Slack wants unique ids).
     match render::action_name(action_id) {
         "pick_partner" => {
             // value: "<series id>:<the original command line>"
-            let Some((sid, line)) = value.split_once(':') else { return Ok(stale()) };
-            let Ok(sid) = sid.parse::<i64>() else { return Ok(stale()) };
+            let Some((sid, line)) = value.split_once(':') else {
+                return Ok(stale());
+            };
+            let Ok(sid) = sid.parse::<i64>() else {
+                return Ok(stale());
+            };
             let Some(partner) = partner_in(&ctx, &actor, SeriesId(sid)).await.map_err(internal)? else {
                 return Ok(stale());
             };
@@ -207,19 +241,31 @@ async fn button(st: &SlackAppState, team_id: &str, user_id: &str, action_id: &st
 }
 
 async fn rate(ctx: &Ctx<'_>, actor: &commands::Actor, value: &str) -> Result<Reply, commands::CommandError> {
-    let Some((mid, score)) = value.split_once(':') else { return Ok(stale()) };
-    let (Ok(mid), Ok(score)) = (mid.parse::<i64>(), score.parse::<u8>()) else { return Ok(stale()) };
+    let Some((mid, score)) = value.split_once(':') else {
+        return Ok(stale());
+    };
+    let (Ok(mid), Ok(score)) = (mid.parse::<i64>(), score.parse::<u8>()) else {
+        return Ok(stale());
+    };
     if !(1..=5).contains(&score) {
         return Ok(stale());
     }
-    let Some(m) = ctx.db.meeting(MeetingId(mid)).await? else { return Ok(stale()) };
+    let Some(m) = ctx.db.meeting(MeetingId(mid)).await? else {
+        return Ok(stale());
+    };
     // Re-check: the meeting's 1:1 is in the caller's workspace and the caller is in it.
-    let Some(series) = ctx.db.series(actor.workspace.id, m.series_id).await? else { return Ok(stale()) };
+    let Some(series) = ctx.db.series(actor.workspace.id, m.series_id).await? else {
+        return Ok(stale());
+    };
     if !series.is_participant(actor.person.id) || m.state != MeetingState::Held {
         return Ok(stale());
     }
-    ctx.db.upsert_rating(m.id, actor.person.id, score, None, ctx.now).await?;
-    Ok(Reply::text(format!("Thanks — you rated this 1:1 {score}/5. Only averages are ever shown.")))
+    ctx.db
+        .upsert_rating(m.id, actor.person.id, score, None, ctx.now)
+        .await?;
+    Ok(Reply::text(format!(
+        "Thanks — you rated this 1:1 {score}/5. Only averages are ever shown."
+    )))
 }
 
 async fn answer_request(
@@ -228,25 +274,41 @@ async fn answer_request(
     action_id: &str,
     value: &str,
 ) -> Result<Reply, commands::CommandError> {
-    let Ok(rid) = value.parse::<i64>() else { return Ok(stale()) };
-    let Some(req) = ctx.db.request(actor.workspace.id, RequestId(rid)).await? else { return Ok(stale()) };
+    let Ok(rid) = value.parse::<i64>() else {
+        return Ok(stale());
+    };
+    let Some(req) = ctx.db.request(actor.workspace.id, RequestId(rid)).await? else {
+        return Ok(stale());
+    };
     if req.to_id != actor.person.id {
         return Ok(stale());
     }
-    let Some(from) = ctx.db.person(actor.workspace.id, req.from_id).await? else { return Ok(stale()) };
+    let Some(from) = ctx.db.person(actor.workspace.id, req.from_id).await? else {
+        return Ok(stale());
+    };
     let cmd = if action_id == "request_setup" {
         format!("/oneonone setup <@{}> biweekly on tuesday at 10am", from.external_id)
     } else {
         format!("/oneonone reschedule <@{}> tomorrow at 2pm", from.external_id)
     };
     Ok(Reply::text(
-        Text::new().plain("Pick a time that suits you both and type it, for example: ").code(cmd),
+        Text::new()
+            .plain("Pick a time that suits you both and type it, for example: ")
+            .code(cmd),
     ))
 }
 
 /// The partner's platform id in series `sid`, if the caller is a participant.
-async fn partner_in(ctx: &Ctx<'_>, actor: &commands::Actor, sid: SeriesId) -> Result<Option<String>, commands::CommandError> {
-    let Some(series) = ctx.db.series(actor.workspace.id, sid).await? else { return Ok(None) };
-    let Some(pid) = series.partner_of(actor.person.id) else { return Ok(None) };
+async fn partner_in(
+    ctx: &Ctx<'_>,
+    actor: &commands::Actor,
+    sid: SeriesId,
+) -> Result<Option<String>, commands::CommandError> {
+    let Some(series) = ctx.db.series(actor.workspace.id, sid).await? else {
+        return Ok(None);
+    };
+    let Some(pid) = series.partner_of(actor.person.id) else {
+        return Ok(None);
+    };
     Ok(ctx.db.person(actor.workspace.id, pid).await?.map(|p| p.external_id))
 }

@@ -32,7 +32,16 @@ pub async fn slash_command(State(st): State<SlackAppState>, VerifiedSlackBody { 
     let Ok(cmd) = serde_urlencoded::from_bytes::<SlashCommand>(&body) else {
         return (StatusCode::BAD_REQUEST, "malformed slash command").into_response();
     };
-    match run_text(&st, &cmd.team_id, &cmd.team_domain, &cmd.user_id, &cmd.user_name, &cmd.text).await {
+    match run_text(
+        &st,
+        &cmd.team_id,
+        &cmd.team_domain,
+        &cmd.user_id,
+        &cmd.user_name,
+        &cmd.text,
+    )
+    .await
+    {
         Ok(outcome) => {
             deliver_notices(st.slack.clone(), cmd.team_id.clone(), outcome.notices);
             Json(render::command_response(&outcome.reply)).into_response()

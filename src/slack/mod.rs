@@ -100,13 +100,19 @@ pub fn deliver_notices(slack: SlackState, team_id: String, notices: Vec<Notice>)
     }
     tokio::spawn(async move {
         let Some(token) = slack.token_for(&team_id).cloned() else {
-            tracing::warn!(count = notices.len(), "cannot send direct messages: no Slack bot token configured");
+            tracing::warn!(
+                count = notices.len(),
+                "cannot send direct messages: no Slack bot token configured"
+            );
             return;
         };
         for n in notices {
             let sent = async {
                 let channel = slack.api.open_dm(&token, &team_id, &n.to_external).await?;
-                slack.api.post_message(&token, &team_id, &channel, render::message(&n.reply)).await
+                slack
+                    .api
+                    .post_message(&token, &team_id, &channel, render::message(&n.reply))
+                    .await
             }
             .await;
             if let Err(e) = sent {

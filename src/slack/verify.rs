@@ -86,8 +86,7 @@ pub fn verify_signature(
         .and_then(|h| hex::decode(h).ok())
         .ok_or(VerifyError::WrongSignature)?;
 
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret).map_err(|_| VerifyError::WrongSignature)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| VerifyError::WrongSignature)?;
     mac.update(b"v0:");
     mac.update(timestamp.as_bytes());
     mac.update(b":");
@@ -145,15 +144,9 @@ impl IntoResponse for SlackRejection {
     fn into_response(self) -> Response {
         match self {
             SlackRejection::SslCheck => StatusCode::OK.into_response(),
-            SlackRejection::TooLarge => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
-            }
-            SlackRejection::UnreadableBody => {
-                (StatusCode::BAD_REQUEST, "could not read request body").into_response()
-            }
-            SlackRejection::Unverified(_) => {
-                (StatusCode::UNAUTHORIZED, UNAUTHORIZED_BODY).into_response()
-            }
+            SlackRejection::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+            SlackRejection::UnreadableBody => (StatusCode::BAD_REQUEST, "could not read request body").into_response(),
+            SlackRejection::Unverified(_) => (StatusCode::UNAUTHORIZED, UNAUTHORIZED_BODY).into_response(),
         }
     }
 }
@@ -169,29 +162,24 @@ where
         let signing = SlackSigning::from_ref(state);
         let (parts, body) = req.into_parts();
 
-        let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
-            .await
-            .map_err(|err| {
-                let over_limit = std::error::Error::source(&err)
-                    .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-                if over_limit {
-                    tracing::warn!(limit = MAX_BODY_BYTES, "Slack request body too large");
-                    SlackRejection::TooLarge
-                } else {
-                    tracing::warn!("could not read Slack request body");
-                    SlackRejection::UnreadableBody
-                }
-            })?;
+        let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|err| {
+            let over_limit =
+                std::error::Error::source(&err).is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if over_limit {
+                tracing::warn!(limit = MAX_BODY_BYTES, "Slack request body too large");
+                SlackRejection::TooLarge
+            } else {
+                tracing::warn!("could not read Slack request body");
+                SlackRejection::UnreadableBody
+            }
+        })?;
 
         if is_ssl_check(&parts.headers, &body) {
             tracing::debug!("answered Slack ssl_check probe");
             return Err(SlackRejection::SslCheck);
         }
 
-        let verified = match (
-            parts.headers.get(TIMESTAMP_HEADER),
-            parts.headers.get(SIGNATURE_HEADER),
-        ) {
+        let verified = match (parts.headers.get(TIMESTAMP_HEADER), parts.headers.get(SIGNATURE_HEADER)) {
             (Some(ts), Some(sig)) => match (ts.to_str(), sig.to_str()) {
                 (Ok(ts), Ok(sig)) => verify_signature(
                     signing.secret.expose_secret().as_bytes(),
@@ -227,10 +215,9 @@ fn is_ssl_check(headers: &HeaderMap, body: &[u8]) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| {
-            ct.split(';').next().is_some_and(|mime| {
-                mime.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
+            ct.split(';')
+                .next()
+                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
         });
     is_form
         && serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
@@ -418,8 +405,7 @@ mod tests {
     }
 
     fn request(headers: &[(&str, &str)], body: impl Into<Body>) -> Request {
-        let mut b = Request::post("/slack/commands")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let mut b = Request::post("/slack/commands").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
@@ -439,9 +425,7 @@ mod tests {
     async fn send(app: Router, req: Request) -> (StatusCode, String) {
         let res = app.oneshot(req).await.unwrap();
         let status = res.status();
-        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
-            .await
-            .unwrap();
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
         (status, String::from_utf8(body.to_vec()).unwrap())
     }
 

@@ -59,7 +59,10 @@ fn new_series(ws: WorkspaceId, m: PersonId, r: PersonId) -> NewSeries {
         workspace_id: ws,
         manager_id: m,
         report_id: r,
-        cadence: Cadence::Weekly { interval: 2, weekday: Weekday::Tue },
+        cadence: Cadence::Weekly {
+            interval: 2,
+            weekday: Weekday::Tue,
+        },
         time: NaiveTime::from_hms_opt(10, 30, 0).unwrap(),
         tz: chrono_tz::Europe::Berlin,
         duration_minutes: 45,
@@ -91,7 +94,10 @@ contract!(people_are_scoped_to_their_workspace_and_keep_their_settings, |db| {
     let p = db.upsert_profile(w1.id, &profile("U1", "maria"), t0()).await.unwrap();
     assert_eq!(p.tz(), chrono_tz::Europe::Berlin);
     assert_eq!(p.profile_refreshed_at, Some(t0()));
-    assert!(db.person(w2.id, p.id).await.unwrap().is_none(), "never across workspaces");
+    assert!(
+        db.person(w2.id, p.id).await.unwrap().is_none(),
+        "never across workspaces"
+    );
     assert!(db.person_by_external(w2.id, "U1").await.unwrap().is_none());
     let mut changed = p.clone();
     changed.tz_override = Some(chrono_tz::Asia::Tokyo);
@@ -100,13 +106,19 @@ contract!(people_are_scoped_to_their_workspace_and_keep_their_settings, |db| {
     changed.nudges = false;
     changed.away_until = NaiveDate::from_ymd_opt(2026, 12, 24);
     db.save_person_settings(&changed).await.unwrap();
-    let refreshed = db.upsert_profile(w1.id, &profile("U1", "maria k"), t0() + Duration::hours(1)).await.unwrap();
+    let refreshed = db
+        .upsert_profile(w1.id, &profile("U1", "maria k"), t0() + Duration::hours(1))
+        .await
+        .unwrap();
     assert_eq!(refreshed.display_name, "maria k");
     assert_eq!(refreshed.tz_override, changed.tz_override);
     assert_eq!(refreshed.work_start, changed.work_start);
     assert!(!refreshed.nudges);
     assert_eq!(refreshed.away_until, changed.away_until);
-    assert_eq!(db.ensure_person(w1.id, "U1", "other").await.unwrap().display_name, "maria k");
+    assert_eq!(
+        db.ensure_person(w1.id, "U1", "other").await.unwrap().display_name,
+        "maria k"
+    );
     let fresh = db.ensure_person(w1.id, "U7", "newbie").await.unwrap();
     assert_eq!(fresh.profile_refreshed_at, None);
     assert_eq!(fresh.work_start, default_work_start());
@@ -118,14 +130,23 @@ contract!(people_are_scoped_to_their_workspace_and_keep_their_settings, |db| {
 
 contract!(one_series_per_pair_in_either_direction, |db| {
     let Pair { ws, m, r, s } = pair(&db).await;
-    assert_eq!(s.cadence, Cadence::Weekly { interval: 2, weekday: Weekday::Tue });
+    assert_eq!(
+        s.cadence,
+        Cadence::Weekly {
+            interval: 2,
+            weekday: Weekday::Tue
+        }
+    );
     assert_eq!(s.time, NaiveTime::from_hms_opt(10, 30, 0).unwrap());
     assert_eq!(s.state, SeriesState::Active);
     let clash = db.create_series(&new_series(ws.id, r.id, m.id)).await;
     assert!(matches!(clash, Err(StoreError::Conflict(_))));
     assert_eq!(db.series_between(ws.id, r.id, m.id).await.unwrap(), Some(s.clone()));
     let other = db.ensure_workspace(Platform::Slack, "T2", "two").await.unwrap();
-    assert!(db.series(other.id, s.id).await.unwrap().is_none(), "never across workspaces");
+    assert!(
+        db.series(other.id, s.id).await.unwrap().is_none(),
+        "never across workspaces"
+    );
     let mut s2 = s.clone();
     s2.manager_id = r.id;
     s2.report_id = m.id;
@@ -146,37 +167,74 @@ contract!(meetings_are_created_once_per_slot_and_close_once, |db| {
     let (b, again) = db.insert_meeting(s.id, slot, slot).await.unwrap();
     assert!(!again);
     assert_eq!(a, b);
-    let (next, _) = db.insert_meeting(s.id, slot + Duration::days(14), slot + Duration::days(14)).await.unwrap();
+    let (next, _) = db
+        .insert_meeting(s.id, slot + Duration::days(14), slot + Duration::days(14))
+        .await
+        .unwrap();
     assert_eq!(db.pending_meetings(s.id).await.unwrap().len(), 2);
-    assert_eq!(db.last_meeting_by_slot(s.id).await.unwrap().map(|x| x.id), Some(next.id));
-    let p1 = db.add_talking_point(a.id, r.id, Category::Goals, "stays", t0()).await.unwrap();
-    let p2 = db.add_talking_point(a.id, m.id, Category::Other, "rolls", t0()).await.unwrap();
-    db.add_talking_point(next.id, m.id, Category::Other, "already there", t0()).await.unwrap();
+    assert_eq!(
+        db.last_meeting_by_slot(s.id).await.unwrap().map(|x| x.id),
+        Some(next.id)
+    );
+    let p1 = db
+        .add_talking_point(a.id, r.id, Category::Goals, "stays", t0())
+        .await
+        .unwrap();
+    let p2 = db
+        .add_talking_point(a.id, m.id, Category::Other, "rolls", t0())
+        .await
+        .unwrap();
+    db.add_talking_point(next.id, m.id, Category::Other, "already there", t0())
+        .await
+        .unwrap();
     db.set_point_state(p1.id, PointState::Discussed).await.unwrap();
     db.add_comment(p2.id, r.id, "comment travels", t0()).await.unwrap();
-    let rolled = db.close_meeting(a.id, MeetingState::Held, None, t0(), Some(next.id)).await.unwrap();
+    let rolled = db
+        .close_meeting(a.id, MeetingState::Held, None, t0(), Some(next.id))
+        .await
+        .unwrap();
     assert_eq!(rolled, 1);
-    let again = db.close_meeting(a.id, MeetingState::Skipped, Some("x"), t0(), Some(next.id)).await;
+    let again = db
+        .close_meeting(a.id, MeetingState::Skipped, Some("x"), t0(), Some(next.id))
+        .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))));
     let closed = db.meeting(a.id).await.unwrap().unwrap();
     assert_eq!(closed.state, MeetingState::Held);
     assert_eq!(closed.closed_at, Some(t0()));
     let moved = db.talking_points(next.id).await.unwrap();
-    assert_eq!(moved.iter().map(|p| (p.text.as_str(), p.position)).collect::<Vec<_>>(), [("already there", 1), ("rolls", 2)]);
+    assert_eq!(
+        moved.iter().map(|p| (p.text.as_str(), p.position)).collect::<Vec<_>>(),
+        [("already there", 1), ("rolls", 2)]
+    );
     assert_eq!(moved[1].rollover_count, 1);
     assert_eq!(moved[1].origin_meeting_id, a.id);
     assert_eq!(moved[1].author_id, m.id);
-    assert_eq!(db.comments_for_meeting(next.id).await.unwrap()[0].text, "comment travels");
+    assert_eq!(
+        db.comments_for_meeting(next.id).await.unwrap()[0].text,
+        "comment travels"
+    );
     assert_eq!(db.talking_points(a.id).await.unwrap().len(), 1, "discussed points stay");
     assert_eq!(db.closed_meetings(s.id, 5).await.unwrap().len(), 1);
     let later = next.scheduled_at + Duration::hours(3);
     db.reschedule_meeting(next.id, later).await.unwrap();
     let moved_meeting = db.meeting(next.id).await.unwrap().unwrap();
-    assert_eq!((moved_meeting.state, moved_meeting.scheduled_at, moved_meeting.slot), (MeetingState::Rescheduled, later, next.slot));
-    assert!(matches!(db.reschedule_meeting(a.id, later).await, Err(StoreError::Conflict(_))));
-    let skipped = db.close_meeting(next.id, MeetingState::Skipped, Some("sick"), t0(), None).await.unwrap();
+    assert_eq!(
+        (moved_meeting.state, moved_meeting.scheduled_at, moved_meeting.slot),
+        (MeetingState::Rescheduled, later, next.slot)
+    );
+    assert!(matches!(
+        db.reschedule_meeting(a.id, later).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let skipped = db
+        .close_meeting(next.id, MeetingState::Skipped, Some("sick"), t0(), None)
+        .await
+        .unwrap();
     assert_eq!(skipped, 0);
-    assert_eq!(db.meeting(next.id).await.unwrap().unwrap().skip_reason.as_deref(), Some("sick"));
+    assert_eq!(
+        db.meeting(next.id).await.unwrap().unwrap().skip_reason.as_deref(),
+        Some("sick")
+    );
 });
 
 contract!(concurrent_adds_get_distinct_positions, |db| {
@@ -186,13 +244,21 @@ contract!(concurrent_adds_get_distinct_positions, |db| {
     for i in 0..20 {
         let db = db.clone();
         tasks.push(tokio::spawn(async move {
-            db.add_talking_point(m.id, r.id, Category::Other, &format!("p{i}"), t0()).await.unwrap()
+            db.add_talking_point(m.id, r.id, Category::Other, &format!("p{i}"), t0())
+                .await
+                .unwrap()
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    let mut positions: Vec<i64> = db.talking_points(m.id).await.unwrap().iter().map(|p| p.position).collect();
+    let mut positions: Vec<i64> = db
+        .talking_points(m.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.position)
+        .collect();
     positions.sort();
     assert_eq!(positions, (1..=20).collect::<Vec<_>>());
 });
@@ -201,7 +267,10 @@ contract!(text_round_trips_exactly, |db| {
     let Pair { r, s, .. } = pair(&db).await;
     let (m, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
     for text in ["🎉 中文 עברית <!channel> *x* & 'q' \"d\"", &"long ".repeat(2000)] {
-        let p = db.add_talking_point(m.id, r.id, Category::Wellbeing, text, t0()).await.unwrap();
+        let p = db
+            .add_talking_point(m.id, r.id, Category::Wellbeing, text, t0())
+            .await
+            .unwrap();
         assert_eq!(db.talking_point(p.id).await.unwrap().unwrap().text, text);
     }
 });
@@ -218,9 +287,21 @@ contract!(action_items_are_listed_and_completed_once, |db| {
     let Pair { ws, m, r, s } = pair(&db).await;
     let (mt, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
     let d = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
-    let a = db.add_action_item(s.id, mt.id, r.id, m.id, "later", None, t0()).await.unwrap();
-    let b = db.add_action_item(s.id, mt.id, r.id, m.id, "sooner", Some(d), t0()).await.unwrap();
-    let open: Vec<_> = db.open_action_items_for_series(s.id).await.unwrap().into_iter().map(|x| x.id).collect();
+    let a = db
+        .add_action_item(s.id, mt.id, r.id, m.id, "later", None, t0())
+        .await
+        .unwrap();
+    let b = db
+        .add_action_item(s.id, mt.id, r.id, m.id, "sooner", Some(d), t0())
+        .await
+        .unwrap();
+    let open: Vec<_> = db
+        .open_action_items_for_series(s.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
     assert_eq!(open, [b.id, a.id], "dated first");
     assert_eq!(db.open_action_items_owned_by(ws.id, r.id).await.unwrap().len(), 2);
     assert!(db.open_action_items_owned_by(ws.id, m.id).await.unwrap().is_empty());
@@ -228,17 +309,33 @@ contract!(action_items_are_listed_and_completed_once, |db| {
     assert!(!db.complete_action_item(a.id, t0()).await.unwrap());
     assert_eq!(db.action_item(a.id).await.unwrap().unwrap().state, ActionState::Done);
     assert_eq!(db.action_items_created_in(mt.id).await.unwrap().len(), 2);
-    let stats = db.series_stats(s.id, t0() - Duration::days(90), NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()).await.unwrap();
+    let stats = db
+        .series_stats(
+            s.id,
+            t0() - Duration::days(90),
+            NaiveDate::from_ymd_opt(2026, 12, 5).unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!((stats.open_actions, stats.overdue_actions), (1, 1));
 });
 
 contract!(templates_are_unique_per_workspace_ignoring_case, |db| {
     let Pair { ws, m, .. } = pair(&db).await;
     let items = vec!["one".to_string(), "two; with ‘quotes’".to_string()];
-    let t = db.create_template(ws.id, "Sprint Retro", &items, m.id, t0()).await.unwrap();
+    let t = db
+        .create_template(ws.id, "Sprint Retro", &items, m.id, t0())
+        .await
+        .unwrap();
     assert_eq!(t.items, items);
-    assert!(matches!(db.create_template(ws.id, "sprint retro", &items, m.id, t0()).await, Err(StoreError::Conflict(_))));
-    assert_eq!(db.template_by_name(ws.id, "SPRINT RETRO").await.unwrap().map(|x| x.id), Some(t.id));
+    assert!(matches!(
+        db.create_template(ws.id, "sprint retro", &items, m.id, t0()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        db.template_by_name(ws.id, "SPRINT RETRO").await.unwrap().map(|x| x.id),
+        Some(t.id)
+    );
     assert_eq!(db.templates(ws.id).await.unwrap().len(), 1);
     let other = db.ensure_workspace(Platform::Slack, "T2", "two").await.unwrap();
     assert!(db.template_by_name(other.id, "sprint retro").await.unwrap().is_none());
@@ -249,16 +346,26 @@ contract!(templates_are_unique_per_workspace_ignoring_case, |db| {
 contract!(ratings_requests_and_stats_add_up, |db| {
     let Pair { ws, m, r, s } = pair(&db).await;
     let (a, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
-    let (b, _) = db.insert_meeting(s.id, t0() + Duration::days(14), t0() + Duration::days(14)).await.unwrap();
-    db.close_meeting(a.id, MeetingState::Held, None, t0(), None).await.unwrap();
-    db.close_meeting(b.id, MeetingState::Skipped, Some("ill"), t0(), None).await.unwrap();
+    let (b, _) = db
+        .insert_meeting(s.id, t0() + Duration::days(14), t0() + Duration::days(14))
+        .await
+        .unwrap();
+    db.close_meeting(a.id, MeetingState::Held, None, t0(), None)
+        .await
+        .unwrap();
+    db.close_meeting(b.id, MeetingState::Skipped, Some("ill"), t0(), None)
+        .await
+        .unwrap();
     db.upsert_rating(a.id, m.id, 4, None, t0()).await.unwrap();
     db.upsert_rating(a.id, r.id, 2, Some("meh"), t0()).await.unwrap();
     db.upsert_rating(a.id, r.id, 5, None, t0()).await.unwrap();
     let ratings = db.ratings_for_meeting(a.id).await.unwrap();
     assert_eq!(ratings.len(), 2);
     assert_eq!((ratings[1].score, ratings[1].comment.as_deref()), (5, Some("meh")));
-    let st = db.series_stats(s.id, t0() - Duration::days(1), t0().date_naive()).await.unwrap();
+    let st = db
+        .series_stats(s.id, t0() - Duration::days(1), t0().date_naive())
+        .await
+        .unwrap();
     assert_eq!((st.held, st.skipped, st.ratings, st.last_held), (1, 1, 2, Some(t0())));
     assert_eq!(st.avg_rating, Some(4.5));
     let req = db.create_request(ws.id, r.id, m.id, Some("chat?"), t0()).await.unwrap();
@@ -276,7 +383,9 @@ contract!(events_are_seen_once, |db| {
 contract!(retimed_meetings_keep_their_agenda, |db| {
     let Pair { r, s, .. } = pair(&db).await;
     let (m, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
-    db.add_talking_point(m.id, r.id, Category::Other, "kept", t0()).await.unwrap();
+    db.add_talking_point(m.id, r.id, Category::Other, "kept", t0())
+        .await
+        .unwrap();
     let new_slot = t0() + Duration::days(2);
     db.retime_meeting(m.id, new_slot).await.unwrap();
     let got = db.meeting(m.id).await.unwrap().unwrap();

@@ -143,7 +143,9 @@ impl Db {
             Ok(Db::Postgres(pool))
         } else {
             let scheme = url.split(':').next().unwrap_or_default();
-            Err(StoreError::BadUrl(format!("scheme {scheme:?}: use sqlite:// or postgres://")))
+            Err(StoreError::BadUrl(format!(
+                "scheme {scheme:?}: use sqlite:// or postgres://"
+            )))
         }
     }
 
@@ -171,11 +173,15 @@ impl Db {
     pub async fn is_migrated(&self) -> Result<bool> {
         let (applied, expected): (Vec<i64>, usize) = match self {
             Db::Sqlite(p) => (
-                sqlx::query_scalar("select version from _sqlx_migrations where success").fetch_all(p).await?,
+                sqlx::query_scalar("select version from _sqlx_migrations where success")
+                    .fetch_all(p)
+                    .await?,
                 SQLITE_MIGRATOR.iter().count(),
             ),
             Db::Postgres(p) => (
-                sqlx::query_scalar("select version from _sqlx_migrations where success").fetch_all(p).await?,
+                sqlx::query_scalar("select version from _sqlx_migrations where success")
+                    .fetch_all(p)
+                    .await?,
                 POSTGRES_MIGRATOR.iter().count(),
             ),
         };
@@ -217,7 +223,8 @@ impl Db {
 
     pub async fn person(&self, ws: WorkspaceId, id: PersonId) -> Result<Option<Person>> {
         const Q: &str = "select * from people where workspace_id = $1 and id = $2";
-        let row: Option<PersonRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<PersonRow> =
+            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -231,7 +238,8 @@ impl Db {
     /// Inserts the person, or refreshes what the platform says about them,
     /// keeping their own settings.
     pub async fn upsert_profile(&self, ws: WorkspaceId, profile: &Profile, now: DateTime<Utc>) -> Result<Person> {
-        const Q: &str = "insert into people (workspace_id, external_id, display_name, email, platform_tz, profile_refreshed_at)
+        const Q: &str =
+            "insert into people (workspace_id, external_id, display_name, email, platform_tz, profile_refreshed_at)
             values ($1, $2, $3, $4, $5, $6)
             on conflict (workspace_id, external_id) do update set
                 display_name = excluded.display_name, email = excluded.email,
@@ -257,14 +265,16 @@ impl Db {
 
     pub async fn people_by_email(&self, ws: WorkspaceId, email: &str) -> Result<Vec<Person>> {
         const Q: &str = "select * from people where workspace_id = $1 and lower(email) = lower($2) order by id";
-        let rows: Vec<PersonRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(email.to_string()).fetch_all(p).await)?;
+        let rows: Vec<PersonRow> =
+            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(email.to_string()).fetch_all(p).await)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     pub async fn people_by_name(&self, ws: WorkspaceId, name: &str) -> Result<Vec<Person>> {
         const Q: &str = "select * from people where workspace_id = $1
             and (lower(display_name) = lower($2) or lower(external_id) = lower($2)) order by id";
-        let rows: Vec<PersonRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(name.to_string()).fetch_all(p).await)?;
+        let rows: Vec<PersonRow> =
+            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(name.to_string()).fetch_all(p).await)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -316,7 +326,8 @@ impl Db {
 
     pub async fn series(&self, ws: WorkspaceId, id: SeriesId) -> Result<Option<Series>> {
         const Q: &str = "select * from series where workspace_id = $1 and id = $2";
-        let row: Option<SeriesRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<SeriesRow> =
+            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -328,7 +339,12 @@ impl Db {
         row.map(TryInto::try_into).transpose()
     }
 
-    pub async fn series_for_person(&self, ws: WorkspaceId, person: PersonId, include_ended: bool) -> Result<Vec<Series>> {
+    pub async fn series_for_person(
+        &self,
+        ws: WorkspaceId,
+        person: PersonId,
+        include_ended: bool,
+    ) -> Result<Vec<Series>> {
         const Q: &str = "select * from series where workspace_id = $1 and (manager_id = $2 or report_id = $2)
             and ($3 or state <> 'ended') order by id";
         let rows: Vec<SeriesRow> = on_db!(self, p => sqlx::query_as(Q)
@@ -345,18 +361,21 @@ impl Db {
         slot: DateTime<Utc>,
         scheduled_at: DateTime<Utc>,
     ) -> Result<(Meeting, bool)> {
-        const INSERT: &str = "insert into meetings (series_id, slot, scheduled_at, state) values ($1, $2, $3, 'upcoming')
+        const INSERT: &str =
+            "insert into meetings (series_id, slot, scheduled_at, state) values ($1, $2, $3, 'upcoming')
             on conflict (series_id, slot) do nothing returning id";
         const SELECT: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at
             from meetings where series_id = $1 and slot = $2";
         let created: Option<i64> = on_db!(self, p => sqlx::query_scalar(INSERT)
             .bind(series.0).bind(ts(slot)).bind(ts(scheduled_at)).fetch_optional(p).await)?;
-        let row: MeetingRow = on_db!(self, p => sqlx::query_as(SELECT).bind(series.0).bind(ts(slot)).fetch_one(p).await)?;
+        let row: MeetingRow =
+            on_db!(self, p => sqlx::query_as(SELECT).bind(series.0).bind(ts(slot)).fetch_one(p).await)?;
         Ok((row.try_into()?, created.is_some()))
     }
 
     pub async fn meeting(&self, id: MeetingId) -> Result<Option<Meeting>> {
-        const Q: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at from meetings where id = $1";
+        const Q: &str =
+            "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at from meetings where id = $1";
         let row: Option<MeetingRow> = on_db!(self, p => sqlx::query_as(Q).bind(id.0).fetch_optional(p).await)?;
         row.map(TryInto::try_into).transpose()
     }
@@ -399,12 +418,13 @@ impl Db {
         const OPEN_POINTS: &str =
             "select id from talking_points where meeting_id = $1 and state = 'open' order by position, id";
         const MAX_POS: &str = "select coalesce(max(position), 0) from talking_points where meeting_id = $1";
-        const MOVE: &str = "update talking_points set meeting_id = $1, position = $2, rollover_count = rollover_count + 1
+        const MOVE: &str =
+            "update talking_points set meeting_id = $1, position = $2, rollover_count = rollover_count + 1
             where id = $3";
         const LOCK_PG: &str = "select id from meetings where id = $1 for update";
         let reason = reason.map(str::to_string);
         on_db!(self, p => {
-            let mut tx = begin(self, p).await?;
+            let mut tx = p.begin_write().await?;
             if let (Db::Postgres(_), Some(to)) = (self, roll_to) {
                 // Serializes with concurrent adds to the target's agenda.
                 sqlx::query(LOCK_PG).bind(to.0).execute(&mut *tx).await?;
@@ -435,7 +455,8 @@ impl Db {
     pub async fn reschedule_meeting(&self, meeting: MeetingId, at: DateTime<Utc>) -> Result<()> {
         const Q: &str = "update meetings set scheduled_at = $1, state = 'rescheduled'
             where id = $2 and state in ('upcoming', 'rescheduled')";
-        let done = on_db!(self, p => sqlx::query(Q).bind(ts(at)).bind(meeting.0).execute(p).await.map(|r| r.rows_affected()))?;
+        let done =
+            on_db!(self, p => sqlx::query(Q).bind(ts(at)).bind(meeting.0).execute(p).await.map(|r| r.rows_affected()))?;
         if done == 0 {
             return Err(StoreError::Conflict("meeting already closed"));
         }
@@ -447,7 +468,8 @@ impl Db {
     /// already holds that slot, the agenda joins it instead.
     pub async fn retime_meeting(&self, meeting: MeetingId, slot: DateTime<Utc>) -> Result<()> {
         const Q: &str = "update meetings set slot = $1, scheduled_at = $1 where id = $2 and state = 'upcoming'";
-        match on_db!(self, p => sqlx::query(Q).bind(ts(slot)).bind(meeting.0).execute(p).await.map(|r| r.rows_affected())) {
+        match on_db!(self, p => sqlx::query(Q).bind(ts(slot)).bind(meeting.0).execute(p).await.map(|r| r.rows_affected()))
+        {
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => Ok(()),
             Err(e) => Err(e.into()),
@@ -561,7 +583,8 @@ impl Db {
     pub async fn private_notes(&self, meeting: MeetingId, author: PersonId) -> Result<Vec<PrivateNote>> {
         const Q: &str = "select id, meeting_id, author_id, text, created_at from private_notes
             where meeting_id = $1 and author_id = $2 order by id";
-        let rows: Vec<NoteRow> = on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).bind(author.0).fetch_all(p).await)?;
+        let rows: Vec<NoteRow> =
+            on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).bind(author.0).fetch_all(p).await)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -578,7 +601,8 @@ impl Db {
         due: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<ActionItem> {
-        const Q: &str = "insert into action_items (series_id, meeting_id, owner_id, created_by, text, due, state, created_at)
+        const Q: &str =
+            "insert into action_items (series_id, meeting_id, owner_id, created_by, text, due, state, created_at)
             values ($1, $2, $3, $4, $5, $6, 'open', $7) returning *";
         let row: ActionRow = on_db!(self, p => sqlx::query_as(Q)
             .bind(series.0).bind(meeting.0).bind(owner.0).bind(created_by.0).bind(text.to_string())
@@ -616,7 +640,8 @@ impl Db {
     /// `false` when the item was not open (already done, or absent).
     pub async fn complete_action_item(&self, id: ActionItemId, now: DateTime<Utc>) -> Result<bool> {
         const Q: &str = "update action_items set state = 'done', completed_at = $1 where id = $2 and state = 'open'";
-        let done = on_db!(self, p => sqlx::query(Q).bind(ts(now)).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
+        let done =
+            on_db!(self, p => sqlx::query(Q).bind(ts(now)).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(done == 1)
     }
 
@@ -675,7 +700,8 @@ impl Db {
         comment: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        const Q: &str = "insert into ratings (meeting_id, person_id, score, comment, created_at) values ($1, $2, $3, $4, $5)
+        const Q: &str =
+            "insert into ratings (meeting_id, person_id, score, comment, created_at) values ($1, $2, $3, $4, $5)
             on conflict (meeting_id, person_id) do update set score = excluded.score,
                 comment = coalesce(excluded.comment, ratings.comment), created_at = excluded.created_at";
         on_db!(self, p => sqlx::query(Q)
@@ -709,7 +735,8 @@ impl Db {
     pub async fn request(&self, ws: WorkspaceId, id: RequestId) -> Result<Option<MeetingRequest>> {
         const Q: &str = "select id, workspace_id, from_id, to_id, text, created_at from meeting_requests
             where workspace_id = $1 and id = $2";
-        let row: Option<RequestRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<RequestRow> =
+            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -746,7 +773,8 @@ impl Db {
     /// `true` the first time it is seen, `false` for a retry or duplicate.
     /// Keys older than a day are dropped on the way: Slack retries within minutes.
     pub async fn first_sight_of_event(&self, key: &str, now: DateTime<Utc>) -> Result<bool> {
-        const INSERT: &str = "insert into processed_events (key, received_at) values ($1, $2) on conflict (key) do nothing";
+        const INSERT: &str =
+            "insert into processed_events (key, received_at) values ($1, $2) on conflict (key) do nothing";
         const PRUNE: &str = "delete from processed_events where received_at < $1";
         let done = on_db!(self, p => sqlx::query(INSERT).bind(key.to_string()).bind(ts(now)).execute(p).await.map(|r| r.rows_affected()))?;
         if done == 1 && now.timestamp() % 64 == 0 {
@@ -759,10 +787,6 @@ impl Db {
 /// A write transaction. SQLite's must start `immediate`: a deferred one that
 /// reads and then writes fails with "database is locked" under concurrency
 /// instead of waiting for the busy timeout.
-async fn begin<'c, P: TxPool>(_db: &Db, pool: &'c P) -> Result<sqlx::Transaction<'static, P::Db>> {
-    pool.begin_write().await
-}
-
 trait TxPool {
     type Db: sqlx::Database;
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>>;

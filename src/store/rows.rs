@@ -62,7 +62,10 @@ pub fn decode_cadence(s: &str) -> Option<Cadence> {
     match kind {
         "weekly" => {
             let (n, day) = rest.split_once(':')?;
-            Some(Cadence::Weekly { interval: n.parse().ok()?, weekday: day.parse().ok()? })
+            Some(Cadence::Weekly {
+                interval: n.parse().ok()?,
+                weekday: day.parse().ok()?,
+            })
         }
         "monthly" => {
             let (w, day) = rest.split_once(':')?;
@@ -74,7 +77,10 @@ pub fn decode_cadence(s: &str) -> Option<Cadence> {
                 "last" => MonthWeek::Last,
                 _ => return None,
             };
-            Some(Cadence::Monthly { week, weekday: day.parse().ok()? })
+            Some(Cadence::Monthly {
+                week,
+                weekday: day.parse().ok()?,
+            })
         }
         "cron" if !rest.is_empty() => Some(Cadence::Cron(rest.to_string())),
         _ => None,
@@ -165,7 +171,8 @@ impl TryFrom<SeriesRow> for Series {
             workspace_id: WorkspaceId(r.workspace_id),
             manager_id: PersonId(r.manager_id),
             report_id: PersonId(r.report_id),
-            cadence: decode_cadence(&r.cadence).ok_or_else(|| StoreError::Corrupt(format!("cadence {:?}", r.cadence)))?,
+            cadence: decode_cadence(&r.cadence)
+                .ok_or_else(|| StoreError::Corrupt(format!("cadence {:?}", r.cadence)))?,
             time: time_of(r.time_min)?,
             tz: zone(&r.tz)?,
             duration_minutes: u32_of(r.duration_minutes, "duration")?,
@@ -389,10 +396,22 @@ mod tests {
     #[test]
     fn every_cadence_survives_encoding() {
         let all = [
-            Cadence::Weekly { interval: 1, weekday: Weekday::Mon },
-            Cadence::Weekly { interval: 3, weekday: Weekday::Sun },
-            Cadence::Monthly { week: MonthWeek::Last, weekday: Weekday::Fri },
-            Cadence::Monthly { week: MonthWeek::Second, weekday: Weekday::Tue },
+            Cadence::Weekly {
+                interval: 1,
+                weekday: Weekday::Mon,
+            },
+            Cadence::Weekly {
+                interval: 3,
+                weekday: Weekday::Sun,
+            },
+            Cadence::Monthly {
+                week: MonthWeek::Last,
+                weekday: Weekday::Fri,
+            },
+            Cadence::Monthly {
+                week: MonthWeek::Second,
+                weekday: Weekday::Tue,
+            },
             Cadence::Cron("0 30 9 * * Mon,Thu".into()),
         ];
         for c in all {

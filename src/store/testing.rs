@@ -25,7 +25,9 @@ fn unique_suffix() -> String {
 /// A new SQLite database in a temporary file, migrated.
 pub async fn fresh_sqlite() -> Db {
     let path = std::env::temp_dir().join(format!("oneonone_test_{}.db", unique_suffix()));
-    let db = Db::connect(&format!("sqlite://{}", path.display())).await.expect("open a temporary SQLite database");
+    let db = Db::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open a temporary SQLite database");
     db.migrate().await.expect("migrate SQLite");
     db
 }
@@ -33,7 +35,10 @@ pub async fn fresh_sqlite() -> Db {
 /// A new PostgreSQL database, migrated; `None` when the PostgreSQL half is
 /// not configured (after saying so loudly, once).
 pub async fn fresh_postgres() -> Option<Db> {
-    let Some(admin_url) = std::env::var("ONEONONE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+    let Some(admin_url) = std::env::var("ONEONONE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
         SKIP_NOTICE.call_once(|| {
             // Written to the real stderr: libtest captures eprintln!.
             let _ = writeln!(
@@ -47,10 +52,15 @@ pub async fn fresh_postgres() -> Option<Db> {
         .await
         .unwrap_or_else(|e| panic!("ONEONONE_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e:?}"));
     let name = format!("oneonone_test_{}", unique_suffix());
-    let Db::Postgres(pool) = &admin else { panic!("ONEONONE_TEST_POSTGRES_URL must be a postgres:// URL") };
+    let Db::Postgres(pool) = &admin else {
+        panic!("ONEONONE_TEST_POSTGRES_URL must be a postgres:// URL")
+    };
     // Database names cannot be bound as parameters; this one is ours, digits and letters only.
     let create = format!("create database {name}");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(pool).await.expect("create a test database");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+        .execute(pool)
+        .await
+        .expect("create a test database");
     admin.close().await;
     let mut url = url::Url::parse(&admin_url).expect("ONEONONE_TEST_POSTGRES_URL is a URL");
     url.set_path(&name);

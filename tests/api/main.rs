@@ -10,7 +10,11 @@ use oneonone::domain::model::Platform;
 use support::*;
 
 async fn team(app: &TestApp) -> oneonone::domain::model::Workspace {
-    app.db.workspace_by_external(Platform::Slack, TEAM).await.unwrap().expect("workspace exists")
+    app.db
+        .workspace_by_external(Platform::Slack, TEAM)
+        .await
+        .unwrap()
+        .expect("workspace exists")
 }
 
 async fn points_of_next(app: &TestApp) -> Vec<String> {
@@ -30,38 +34,79 @@ async fn points_of_next(app: &TestApp) -> Vec<String> {
 
 // ---------------------------------------------------------------- verification
 
-both_engines!(unsigned_and_badly_signed_requests_are_refused_and_change_nothing, |app| {
-    let body = TestApp::command_form(MANAGER, "setup <@U0REPORT01> weekly on monday");
-    let now = app.clock.now().timestamp();
-    let good = support::slack_signing::sign(SECRET, now, &body);
-    let cases: Vec<(&str, Option<(i64, String)>, String)> = vec![
-        ("no headers", None, body.clone()),
-        ("wrong secret", Some((now, support::slack_signing::sign("other", now, &body))), body.clone()),
-        ("stale", Some((now - 301, support::slack_signing::sign(SECRET, now - 301, &body))), body.clone()),
-        ("future", Some((now + 301, support::slack_signing::sign(SECRET, now + 301, &body))), body.clone()),
-        ("tampered", Some((now, good.clone())), body.replace("monday", "friday")),
-        ("garbage signature", Some((now, "v0=zz".to_string())), body.clone()),
-    ];
-    for (what, signed, b) in cases {
-        let res = app.post_with("/slack/commands", "application/x-www-form-urlencoded", &b, signed).await;
-        assert_eq!(res.status().as_u16(), 401, "{what}");
+both_engines!(
+    unsigned_and_badly_signed_requests_are_refused_and_change_nothing,
+    |app| {
+        let body = TestApp::command_form(MANAGER, "setup <@U0REPORT01> weekly on monday");
+        let now = app.clock.now().timestamp();
+        let good = support::slack_signing::sign(SECRET, now, &body);
+        type Case<'a> = (&'a str, Option<(i64, String)>, String);
+        let cases: Vec<Case> = vec![
+            ("no headers", None, body.clone()),
+            (
+                "wrong secret",
+                Some((now, support::slack_signing::sign("other", now, &body))),
+                body.clone(),
+            ),
+            (
+                "stale",
+                Some((now - 301, support::slack_signing::sign(SECRET, now - 301, &body))),
+                body.clone(),
+            ),
+            (
+                "future",
+                Some((now + 301, support::slack_signing::sign(SECRET, now + 301, &body))),
+                body.clone(),
+            ),
+            ("tampered", Some((now, good.clone())), body.replace("monday", "friday")),
+            ("garbage signature", Some((now, "v0=zz".to_string())), body.clone()),
+        ];
+        for (what, signed, b) in cases {
+            let res = app
+                .post_with("/slack/commands", "application/x-www-form-urlencoded", &b, signed)
+                .await;
+            assert_eq!(res.status().as_u16(), 401, "{what}");
+        }
+        assert!(
+            app.db
+                .workspace_by_external(Platform::Slack, TEAM)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(app.slack.calls().is_empty(), "no Slack call for a refused request");
     }
-    assert!(app.db.workspace_by_external(Platform::Slack, TEAM).await.unwrap().is_none());
-    assert!(app.slack.calls().is_empty(), "no Slack call for a refused request");
-});
+);
 
 both_engines!(oversize_bodies_get_413_and_ssl_check_gets_200, |app| {
     let big = format!("text={}", "a".repeat((1 << 20) + 10));
-    let res = app.post_signed("/slack/commands", "application/x-www-form-urlencoded", &big).await;
+    let res = app
+        .post_signed("/slack/commands", "application/x-www-form-urlencoded", &big)
+        .await;
     assert_eq!(res.status().as_u16(), 413);
     let probe = std::fs::read_to_string(fixture("slack/ssl_check.form")).unwrap();
-    let res = app.post_with("/slack/commands", "application/x-www-form-urlencoded", probe.trim(), None).await;
+    let res = app
+        .post_with(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            probe.trim(),
+            None,
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 200);
-    assert!(app.db.workspace_by_external(Platform::Slack, TEAM).await.unwrap().is_none());
+    assert!(
+        app.db
+            .workspace_by_external(Platform::Slack, TEAM)
+            .await
+            .unwrap()
+            .is_none()
+    );
 });
 
 fn fixture(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(rel)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(rel)
 }
 
 fn read_fixture(rel: &str) -> Option<String> {
@@ -70,14 +115,21 @@ fn read_fixture(rel: &str) -> Option<String> {
 
 both_engines!(the_slash_command_fixture_is_verified_parsed_and_answered, |app| {
     app.with_pair().await;
-    let Some(body) = read_fixture("slack/slash_command.form") else { return };
+    let Some(body) = read_fixture("slack/slash_command.form") else {
+        return;
+    };
     let body = body.trim().replace("U0REPORT01", REPORT).replace("U0MANAGER1", MANAGER);
-    let res = app.post_signed("/slack/commands", "application/x-www-form-urlencoded", &body).await;
+    let res = app
+        .post_signed("/slack/commands", "application/x-www-form-urlencoded", &body)
+        .await;
     assert_eq!(res.status().as_u16(), 200);
     let json: serde_json::Value = res.json().await.unwrap();
     let text = json["text"].as_str().unwrap();
     assert!(text.contains("Conference budget for next quarter"), "{text}");
-    assert_eq!(points_of_next(app).await, vec!["Conference budget for next quarter".to_string()]);
+    assert_eq!(
+        points_of_next(app).await,
+        vec!["Conference budget for next quarter".to_string()]
+    );
 });
 
 both_engines!(health_and_readiness_answer, |app| {
@@ -91,7 +143,12 @@ both_engines!(health_and_readiness_answer, |app| {
 // ---------------------------------------------------------------- setup
 
 both_engines!(setup_answers_with_the_next_three_dates_and_tells_the_report, |app| {
-    let t = app.ok(MANAGER, "setup <@U0REPORT01|rahul> weekly on tuesday at 10:00 for 45m tz Europe/Berlin").await;
+    let t = app
+        .ok(
+            MANAGER,
+            "setup <@U0REPORT01|rahul> weekly on tuesday at 10:00 for 45m tz Europe/Berlin",
+        )
+        .await;
     assert!(t.contains("rahul") && t.contains("Tuesday"), "{t}");
     assert!(t.contains("Tue 1 Dec 2026, 10:00 CET"), "{t}");
     assert!(t.contains("Tue 8 Dec 2026") && t.contains("Tue 15 Dec 2026"), "{t}");
@@ -127,7 +184,12 @@ both_engines!(setup_with_an_unknown_or_self_person_is_refused, |app| {
 
 both_engines!(setup_again_by_the_manager_updates_the_1_1, |app| {
     app.with_pair().await;
-    let t = app.ok(MANAGER, "setup <@U0REPORT01> biweekly on thursday at 2:30pm tz Europe/Berlin").await;
+    let t = app
+        .ok(
+            MANAGER,
+            "setup <@U0REPORT01> biweekly on thursday at 2:30pm tz Europe/Berlin",
+        )
+        .await;
     assert!(t.contains("Updated"), "{t}");
     let t = app.ok(MANAGER, "agenda").await;
     assert!(t.contains("Thu 3 Dec 2026, 14:30 CET"), "{t}");
@@ -167,10 +229,14 @@ both_engines!(add_with_bad_input_explains_and_changes_nothing, |app| {
 
 both_engines!(user_text_is_escaped_and_can_never_ping_or_mention, |app| {
     app.with_pair().await;
-    app.ok(REPORT, "add <!channel> @here *bold* <@U0OTHER001> & done 🎉 中文").await;
+    app.ok(REPORT, "add <!channel> @here *bold* <@U0OTHER001> & done 🎉 中文")
+        .await;
     let a = app.command(MANAGER, "agenda").await;
     let blocks = a.json["blocks"].to_string();
-    assert!(!blocks.contains("<!channel>") && !blocks.contains("<@U0OTHER001>"), "{blocks}");
+    assert!(
+        !blocks.contains("<!channel>") && !blocks.contains("<@U0OTHER001>"),
+        "{blocks}"
+    );
     assert!(blocks.contains("&lt;!channel&gt;"), "{blocks}");
     assert!(blocks.contains("🎉") && blocks.contains("中文"));
 });
@@ -198,24 +264,35 @@ both_engines!(an_empty_agenda_invites_the_report_with_three_questions, |app| {
 
 // ---------------------------------------------------------------- actions
 
-both_engines!(action_items_have_owners_due_dates_and_can_be_completed_by_participants_only, |app| {
-    app.with_pair().await;
-    let t = app.ok(MANAGER, "action Send the offer letter due 2026-12-04").await;
-    assert!(t.contains("rahul") && t.contains("Fri 4 Dec 2026"), "{t}");
-    let id: i64 = t.split('#').nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
-    let t = app.ok(REPORT, "actions").await;
-    assert!(t.contains("Send the offer letter"), "{t}");
-    let dm = app.slack.wait_for("chat.postMessage", 2).await;
-    assert!(dm.iter().any(|c| c.body.to_string().contains("Send the offer letter")));
-    let t = app.ok(OTHER, &format!("complete {id}")).await;
-    assert!(t.contains("couldn't find"), "{t}");
-    let t = app.ok(REPORT, &format!("complete {id}")).await;
-    assert!(t.contains("Done"), "{t}");
-    let t = app.ok(REPORT, &format!("complete {id}")).await;
-    assert!(t.contains("already done"), "{t}");
-    let t = app.ok(REPORT, "actions").await;
-    assert!(t.contains("no open action items"), "{t}");
-});
+both_engines!(
+    action_items_have_owners_due_dates_and_can_be_completed_by_participants_only,
+    |app| {
+        app.with_pair().await;
+        let t = app.ok(MANAGER, "action Send the offer letter due 2026-12-04").await;
+        assert!(t.contains("rahul") && t.contains("Fri 4 Dec 2026"), "{t}");
+        let id: i64 = t
+            .split('#')
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let t = app.ok(REPORT, "actions").await;
+        assert!(t.contains("Send the offer letter"), "{t}");
+        let dm = app.slack.wait_for("chat.postMessage", 2).await;
+        assert!(dm.iter().any(|c| c.body.to_string().contains("Send the offer letter")));
+        let t = app.ok(OTHER, &format!("complete {id}")).await;
+        assert!(t.contains("couldn't find"), "{t}");
+        let t = app.ok(REPORT, &format!("complete {id}")).await;
+        assert!(t.contains("Done"), "{t}");
+        let t = app.ok(REPORT, &format!("complete {id}")).await;
+        assert!(t.contains("already done"), "{t}");
+        let t = app.ok(REPORT, "actions").await;
+        assert!(t.contains("no open action items"), "{t}");
+    }
+);
 
 both_engines!(action_owner_must_be_in_the_1_1_and_due_dates_not_in_the_past, |app| {
     app.with_pair().await;
@@ -245,14 +322,22 @@ both_engines!(held_rolls_open_points_over_and_asks_both_for_a_rating, |app| {
     app.with_pair().await;
     app.ok(REPORT, "add carry me").await;
     // Tuesday 1 Dec 10:00 Berlin = 09:00 UTC; mark it held just after.
-    app.clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 9, 40, 0).unwrap());
+    app.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 9, 40, 0).unwrap());
     let a = app.command(MANAGER, "held").await;
-    assert!(a.text.contains("held") && a.text.contains("1 open talking point moved"), "{}", a.text);
+    assert!(
+        a.text.contains("held") && a.text.contains("1 open talking point moved"),
+        "{}",
+        a.text
+    );
     assert!(a.json["blocks"].to_string().contains("\"rate\""), "rating buttons");
     let dms = app.slack.wait_for("chat.postMessage", 2).await;
     assert!(dms.last().unwrap().body.to_string().contains("rate"));
     let t = app.ok(REPORT, "agenda").await;
-    assert!(t.contains("Tue 8 Dec 2026") && t.contains("carry me") && t.contains("carried over 1×"), "{t}");
+    assert!(
+        t.contains("Tue 8 Dec 2026") && t.contains("carry me") && t.contains("carried over 1×"),
+        "{t}"
+    );
     let t = app.ok(OTHER, "held <@U0REPORT01>").await;
     assert!(t.contains("don't have a 1:1"), "{t}");
 });
@@ -284,7 +369,13 @@ both_engines!(reschedule_moves_the_next_meeting_and_tells_the_partner, |app| {
     assert!(t.contains("Wed 2 Dec 2026, 15:00 CET"), "{t}");
     let dms = app.slack.wait_for("chat.postMessage", 2).await;
     // Rahul is in Asia/Kolkata: 15:00 CET is 19:30 IST.
-    assert!(dms.last().unwrap().body.to_string().contains("Wed 2 Dec 2026, 19:30 IST"));
+    assert!(
+        dms.last()
+            .unwrap()
+            .body
+            .to_string()
+            .contains("Wed 2 Dec 2026, 19:30 IST")
+    );
     let t = app.ok(MANAGER, "reschedule 2020-01-01").await;
     assert!(t.contains("in the past"), "{t}");
     let t = app.ok(MANAGER, "reschedule").await;
@@ -308,16 +399,22 @@ both_engines!(only_the_manager_can_pause_resume_or_end, |app| {
 
 // ---------------------------------------------------------------- several partners
 
-both_engines!(with_several_1_1s_the_partner_must_be_named_and_buttons_offer_each, |app| {
-    app.with_pair().await;
-    app.ok(MANAGER, "setup <@U0REPORT02> weekly on friday at 4pm").await;
-    let a = app.command(MANAGER, "add a topic").await;
-    assert!(a.text.contains("several"), "{}", a.text);
-    let blocks = a.json["blocks"].to_string();
-    assert!(blocks.contains("pick_partner") && blocks.contains("rahul") && blocks.contains("sam"), "{blocks}");
-    assert!(app.ok(MANAGER, "add <@U0REPORT02> a topic").await.contains("sam"));
-    assert!(app.ok(MANAGER, "add @rahul by name").await.contains("rahul"));
-});
+both_engines!(
+    with_several_1_1s_the_partner_must_be_named_and_buttons_offer_each,
+    |app| {
+        app.with_pair().await;
+        app.ok(MANAGER, "setup <@U0REPORT02> weekly on friday at 4pm").await;
+        let a = app.command(MANAGER, "add a topic").await;
+        assert!(a.text.contains("several"), "{}", a.text);
+        let blocks = a.json["blocks"].to_string();
+        assert!(
+            blocks.contains("pick_partner") && blocks.contains("rahul") && blocks.contains("sam"),
+            "{blocks}"
+        );
+        assert!(app.ok(MANAGER, "add <@U0REPORT02> a topic").await.contains("sam"));
+        assert!(app.ok(MANAGER, "add @rahul by name").await.contains("rahul"));
+    }
+);
 
 // ---------------------------------------------------------------- library, stats, settings
 
@@ -332,30 +429,60 @@ both_engines!(help_questions_and_templates_answer, |app| {
     assert!(t.contains("agenda"), "{t}");
 });
 
-both_engines!(workspace_templates_can_be_made_used_and_deleted_by_their_author, |app| {
-    let t = app.ok(MANAGER, "template new Sprint retro: What went well?; What to change?").await;
-    assert!(t.contains("2 items"), "{t}");
-    assert!(app.ok(MANAGER, "templates").await.contains("Sprint retro"));
-    assert!(app.ok(MANAGER, "template new sprint RETRO: x").await.contains("already has"));
-    assert!(app.ok(MANAGER, "template delete weekly check-in").await.contains("built in"));
-    assert!(app.ok(MANAGER, "template new weekly check-in: x").await.contains("built-in"));
-    assert!(app.ok(REPORT, "template delete Sprint retro").await.contains("Only"));
-    app.ok(MANAGER, "setup <@U0REPORT01> weekly on tuesday template Sprint retro").await;
-    assert!(app.ok(REPORT, "agenda").await.contains("What went well?"));
-    assert!(app.ok(MANAGER, "template delete sprint retro").await.contains("Deleted"));
-});
+both_engines!(
+    workspace_templates_can_be_made_used_and_deleted_by_their_author,
+    |app| {
+        let t = app
+            .ok(MANAGER, "template new Sprint retro: What went well?; What to change?")
+            .await;
+        assert!(t.contains("2 items"), "{t}");
+        assert!(app.ok(MANAGER, "templates").await.contains("Sprint retro"));
+        assert!(
+            app.ok(MANAGER, "template new sprint RETRO: x")
+                .await
+                .contains("already has")
+        );
+        assert!(
+            app.ok(MANAGER, "template delete weekly check-in")
+                .await
+                .contains("built in")
+        );
+        assert!(
+            app.ok(MANAGER, "template new weekly check-in: x")
+                .await
+                .contains("built-in")
+        );
+        assert!(app.ok(REPORT, "template delete Sprint retro").await.contains("Only"));
+        app.ok(MANAGER, "setup <@U0REPORT01> weekly on tuesday template Sprint retro")
+            .await;
+        assert!(app.ok(REPORT, "agenda").await.contains("What went well?"));
+        assert!(
+            app.ok(MANAGER, "template delete sprint retro")
+                .await
+                .contains("Deleted")
+        );
+    }
+);
 
 both_engines!(stats_are_for_managers_and_show_aggregates, |app| {
     app.with_pair().await;
     assert!(app.ok(REPORT, "stats").await.contains("for managers"));
     let t = app.ok(MANAGER, "stats").await;
-    assert!(t.contains("rahul") && t.contains("held 0") && t.contains("Not held yet"), "{t}");
+    assert!(
+        t.contains("rahul") && t.contains("held 0") && t.contains("Not held yet"),
+        "{t}"
+    );
 });
 
 both_engines!(settings_away_and_back_change_only_the_callers_preferences, |app| {
     app.with_pair().await;
-    let t = app.ok(REPORT, "settings tz Europe/London hours 08:00-16:30 nudges off").await;
-    assert!(t.contains("Europe/London") && t.contains("08:00–16:30") && t.contains("off"), "{t}");
+    let t = app
+        .ok(REPORT, "settings tz Europe/London hours 08:00-16:30 nudges off")
+        .await;
+    assert!(
+        t.contains("Europe/London") && t.contains("08:00–16:30") && t.contains("off"),
+        "{t}"
+    );
     let t = app.ok(REPORT, "settings hours 18:00-09:00").await;
     assert!(t.contains("Usage") || t.contains("before"), "{t}");
     let t = app.ok(REPORT, "away until 2026-12-09").await;
@@ -371,7 +498,10 @@ both_engines!(request_sends_the_person_a_dm_with_a_button, |app| {
     assert!(t.contains("maria"), "{t}");
     let dms = app.slack.wait_for("chat.postMessage", 1).await;
     let body = dms[0].body.to_string();
-    assert!(body.contains("request_setup") && body.contains("career chat please"), "{body}");
+    assert!(
+        body.contains("request_setup") && body.contains("career chat please"),
+        "{body}"
+    );
     let t = app.ok(REPORT2, "request").await;
     assert!(t.contains("Usage"), "{t}");
 });
@@ -414,13 +544,19 @@ both_engines!(a_dm_to_the_bot_runs_the_command_once_even_when_slack_retries, |ap
     let posts = app.slack.wait_for("chat.postMessage", before + 1).await;
     assert!(posts.last().unwrap().body.to_string().contains("from a DM"));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(app.slack.calls_to("chat.postMessage").len(), before + 1, "answered once");
+    assert_eq!(
+        app.slack.calls_to("chat.postMessage").len(),
+        before + 1,
+        "answered once"
+    );
     assert_eq!(points_of_next(app).await, vec!["from a DM"]);
 });
 
 both_engines!(app_home_opened_publishes_the_home_view, |app| {
     app.with_pair().await;
-    let Some(body) = read_fixture("slack/event_app_home_opened.json") else { return };
+    let Some(body) = read_fixture("slack/event_app_home_opened.json") else {
+        return;
+    };
     let res = app.post_signed("/slack/events", "application/json", &body).await;
     assert_eq!(res.status().as_u16(), 200);
     let calls = app.slack.wait_for("views.publish", 1).await;
@@ -439,12 +575,18 @@ both_engines!(every_slack_fixture_is_accepted_without_a_server_error, |app| {
         let res = app.post_signed(path, "application/json", &body).await;
         assert_eq!(res.status().as_u16(), 200, "{file}");
     }
-    for file in ["slack/block_actions.json", "slack/view_submission.json", "slack/message_action.json"] {
+    for file in [
+        "slack/block_actions.json",
+        "slack/view_submission.json",
+        "slack/message_action.json",
+    ] {
         let Some(payload) = read_fixture(file) else { continue };
         // Answers go to the fake, never to the real hooks.slack.com.
         let payload = payload.replace("https://hooks.slack.com/", &app.slack.response_url("fixture/"));
         let body = serde_urlencoded::to_string([("payload", payload.as_str())]).unwrap();
-        let res = app.post_signed("/slack/interactivity", "application/x-www-form-urlencoded", &body).await;
+        let res = app
+            .post_signed("/slack/interactivity", "application/x-www-form-urlencoded", &body)
+            .await;
         assert_eq!(res.status().as_u16(), 200, "{file}");
     }
 });
@@ -464,15 +606,27 @@ fn block_action(user: &str, action_id: &str, value: &str, response_url: &str) ->
 
 both_engines!(rating_buttons_are_rechecked_against_the_caller, |app| {
     app.with_pair().await;
-    app.clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 9, 40, 0).unwrap());
+    app.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 9, 40, 0).unwrap());
     let a = app.command(MANAGER, "held").await;
     let blocks = a.json["blocks"].to_string();
-    let value = blocks.split("\"value\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let value = blocks
+        .split("\"value\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     let (meeting, _) = value.split_once(':').unwrap();
     let url = app.slack.response_url("r1");
     // A forged click by someone outside the 1:1 changes nothing.
     let res = app
-        .post_signed("/slack/interactivity", "application/x-www-form-urlencoded", &block_action(OTHER, "rate", &format!("{meeting}:1"), &url))
+        .post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            &block_action(OTHER, "rate", &format!("{meeting}:1"), &url),
+        )
         .await;
     assert_eq!(res.status().as_u16(), 200);
     let calls = app.slack.wait_for("response_url", 1).await;
@@ -480,23 +634,52 @@ both_engines!(rating_buttons_are_rechecked_against_the_caller, |app| {
     let m = oneonone::domain::model::MeetingId(meeting.parse().unwrap());
     assert!(app.db.ratings_for_meeting(m).await.unwrap().is_empty());
     // The report's own click is stored.
-    app.post_signed("/slack/interactivity", "application/x-www-form-urlencoded", &block_action(REPORT, "rate", &format!("{meeting}:4"), &url)).await;
+    app.post_signed(
+        "/slack/interactivity",
+        "application/x-www-form-urlencoded",
+        &block_action(REPORT, "rate", &format!("{meeting}:4"), &url),
+    )
+    .await;
     let calls = app.slack.wait_for("response_url", 2).await;
     assert!(calls[1].body.to_string().contains("4/5"));
     assert_eq!(app.db.ratings_for_meeting(m).await.unwrap().len(), 1);
 });
 
-both_engines!(pick_partner_buttons_rerun_the_command_for_the_chosen_1_1_only_for_participants, |app| {
-    app.with_pair().await;
-    app.ok(MANAGER, "setup <@U0REPORT02> weekly on friday at 4pm").await;
-    let a = app.command(MANAGER, "add from a button").await;
-    let blocks = a.json["blocks"].to_string();
-    let value = blocks.split("\"value\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let url = app.slack.response_url("p1");
-    app.post_signed("/slack/interactivity", "application/x-www-form-urlencoded", &block_action(OTHER, "pick_partner", &value, &url)).await;
-    let calls = app.slack.wait_for("response_url", 1).await;
-    assert!(calls[0].body.to_string().contains("no longer valid"));
-    app.post_signed("/slack/interactivity", "application/x-www-form-urlencoded", &block_action(MANAGER, "pick_partner", &value, &url)).await;
-    let calls = app.slack.wait_for("response_url", 2).await;
-    assert!(calls[1].body.to_string().contains("from a button"), "{:?}", calls[1].body);
-});
+both_engines!(
+    pick_partner_buttons_rerun_the_command_for_the_chosen_1_1_only_for_participants,
+    |app| {
+        app.with_pair().await;
+        app.ok(MANAGER, "setup <@U0REPORT02> weekly on friday at 4pm").await;
+        let a = app.command(MANAGER, "add from a button").await;
+        let blocks = a.json["blocks"].to_string();
+        let value = blocks
+            .split("\"value\":\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let url = app.slack.response_url("p1");
+        app.post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            &block_action(OTHER, "pick_partner", &value, &url),
+        )
+        .await;
+        let calls = app.slack.wait_for("response_url", 1).await;
+        assert!(calls[0].body.to_string().contains("no longer valid"));
+        app.post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            &block_action(MANAGER, "pick_partner", &value, &url),
+        )
+        .await;
+        let calls = app.slack.wait_for("response_url", 2).await;
+        assert!(
+            calls[1].body.to_string().contains("from a button"),
+            "{:?}",
+            calls[1].body
+        );
+    }
+);

@@ -2,12 +2,12 @@
 //! the three ways a call fails.
 use std::time::Duration;
 
+use crate::support::fake_slack::FakeSlack;
+use crate::support::slack_signing::sign;
+use oneonone::slack::client::{SlackApi, SlackApiError};
 use secrecy::SecretString;
 use serde_json::json;
 use slack_morphism::prelude::*;
-use oneonone::slack::client::{SlackApi, SlackApiError};
-use crate::support::fake_slack::FakeSlack;
-use crate::support::slack_signing::sign;
 
 const TEAM: &str = "T0AAAAAAA";
 
@@ -28,12 +28,7 @@ async fn setup() -> (FakeSlack, SlackApi) {
 #[tokio::test]
 async fn users_info_turns_a_slack_user_into_a_profile() {
     let (fake, api) = setup().await;
-    fake.add_user(
-        "U0REPORT01",
-        "Rahul Sharma",
-        "Asia/Kolkata",
-        "rahul@example.com",
-    );
+    fake.add_user("U0REPORT01", "Rahul Sharma", "Asia/Kolkata", "rahul@example.com");
 
     let profile = api.users_info(&token(), TEAM, "U0REPORT01").await.unwrap();
 
@@ -67,10 +62,7 @@ async fn users_info_reports_bots_and_deactivated_users() {
 #[tokio::test]
 async fn an_unknown_user_is_slacks_user_not_found() {
     let (_fake, api) = setup().await;
-    let err = api
-        .users_info(&token(), TEAM, "U0NOBODY")
-        .await
-        .unwrap_err();
+    let err = api.users_info(&token(), TEAM, "U0NOBODY").await.unwrap_err();
     assert!(
         matches!(err, SlackApiError::Api(ref code) if code == "user_not_found"),
         "{err:?}"
@@ -90,14 +82,8 @@ async fn open_dm_returns_the_dm_channel_id() {
 #[tokio::test]
 async fn post_message_returns_a_new_increasing_ts_each_time() {
     let (fake, api) = setup().await;
-    let first = api
-        .post_message(&token(), TEAM, "D0DM", text("hello"))
-        .await
-        .unwrap();
-    let second = api
-        .post_message(&token(), TEAM, "D0DM", text("again"))
-        .await
-        .unwrap();
+    let first = api.post_message(&token(), TEAM, "D0DM", text("hello")).await.unwrap();
+    let second = api.post_message(&token(), TEAM, "D0DM", text("again")).await.unwrap();
 
     assert_ne!(first, second);
     assert!(first.parse::<f64>().unwrap() < second.parse::<f64>().unwrap());
@@ -110,10 +96,7 @@ async fn post_message_returns_a_new_increasing_ts_each_time() {
 #[tokio::test]
 async fn update_message_sends_channel_ts_and_the_new_content() {
     let (fake, api) = setup().await;
-    let ts = api
-        .post_message(&token(), TEAM, "D0DM", text("v1"))
-        .await
-        .unwrap();
+    let ts = api.post_message(&token(), TEAM, "D0DM", text("v1")).await.unwrap();
     api.update_message(&token(), TEAM, "D0DM", &ts, text("v2"))
         .await
         .unwrap();
@@ -155,49 +138,30 @@ async fn a_429_is_rate_limited_with_slacks_retry_after() {
         Some(3),
     );
 
-    let err = api
-        .post_message(&token(), TEAM, "D0DM", text("x"))
-        .await
-        .unwrap_err();
+    let err = api.post_message(&token(), TEAM, "D0DM", text("x")).await.unwrap_err();
     assert!(
         matches!(err, SlackApiError::RateLimited(Some(d)) if d == Duration::from_secs(3)),
         "{err:?}"
     );
     // The failure was scripted for one call only.
-    api.post_message(&token(), TEAM, "D0DM", text("x"))
-        .await
-        .unwrap();
+    api.post_message(&token(), TEAM, "D0DM", text("x")).await.unwrap();
     assert_eq!(fake.calls_to("chat.postMessage").len(), 2);
 }
 
 #[tokio::test]
 async fn ok_false_is_an_api_error_with_slacks_code() {
     let (fake, api) = setup().await;
-    for method in [
-        "chat.postMessage",
-        "chat.update",
-        "conversations.open",
-        "response_url",
-    ] {
-        fake.fail_next(
-            method,
-            200,
-            json!({"ok": false, "error": "channel_not_found"}),
-            None,
-        );
+    for method in ["chat.postMessage", "chat.update", "conversations.open", "response_url"] {
+        fake.fail_next(method, 200, json!({"ok": false, "error": "channel_not_found"}), None);
     }
 
     let results = [
-        api.post_message(&token(), TEAM, "C0GONE", text("x"))
-            .await
-            .err(),
+        api.post_message(&token(), TEAM, "C0GONE", text("x")).await.err(),
         api.update_message(&token(), TEAM, "C0GONE", "1.2", text("x"))
             .await
             .err(),
         api.open_dm(&token(), TEAM, "U1").await.err(),
-        api.respond(&fake.response_url("r"), text("x"), false)
-            .await
-            .err(),
+        api.respond(&fake.response_url("r"), text("x"), false).await.err(),
     ];
     for err in results {
         assert!(
@@ -256,13 +220,11 @@ async fn the_fake_answers_unknown_methods_and_views_like_slack() {
     let (fake, _api) = setup().await;
     // Through slack-morphism directly, for the methods SlackApi does not wrap.
     // No root certificates: the fake is plain http, and CI may have none.
-    let tls = rustls::ClientConfig::builder_with_provider(
-        rustls::crypto::ring::default_provider().into(),
-    )
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
+    let tls = rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
     let connector = SlackClientHyperConnector::from(
         hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
@@ -290,11 +252,8 @@ async fn the_fake_answers_unknown_methods_and_views_like_slack() {
         .unwrap();
     let updated = s
         .views_update(
-            &SlackApiViewsUpdateRequest::new(SlackView::Modal(SlackModalView::new(
-                pt!("Add"),
-                vec![],
-            )))
-            .with_view_id(opened.view.state_params.id.clone()),
+            &SlackApiViewsUpdateRequest::new(SlackView::Modal(SlackModalView::new(pt!("Add"), vec![])))
+                .with_view_id(opened.view.state_params.id.clone()),
         )
         .await
         .unwrap();
@@ -315,10 +274,7 @@ async fn the_fake_answers_unknown_methods_and_views_like_slack() {
     .unwrap();
     let me = s.auth_test().await.unwrap();
     assert_eq!(me.team_id.0, TEAM);
-    let err = s
-        .users_list(&SlackApiUsersListRequest::new())
-        .await
-        .unwrap_err();
+    let err = s.users_list(&SlackApiUsersListRequest::new()).await.unwrap_err();
     assert!(err.to_string().contains("unknown_method"), "{err}");
 
     let methods: Vec<String> = fake.calls().into_iter().map(|c| c.method).collect();
@@ -337,9 +293,7 @@ async fn the_fake_answers_unknown_methods_and_views_like_slack() {
 }
 
 #[tokio::test]
-#[should_panic(
-    expected = "for 1 call(s) to chat.postMessage, got 0; all calls:\n  conversations.open"
-)]
+#[should_panic(expected = "for 1 call(s) to chat.postMessage, got 0; all calls:\n  conversations.open")]
 async fn wait_for_names_what_it_saw_when_the_call_never_comes() {
     let (fake, api) = setup().await;
     api.open_dm(&token(), TEAM, "U1").await.unwrap();
@@ -350,11 +304,7 @@ async fn wait_for_names_what_it_saw_when_the_call_never_comes() {
 #[test]
 fn sign_matches_the_crates_reference_vector() {
     assert_eq!(
-        sign(
-            "fa2c05deeef5a4077494e89f54394de0",
-            1_531_420_618,
-            "test-body"
-        ),
+        sign("fa2c05deeef5a4077494e89f54394de0", 1_531_420_618, "test-body"),
         "v0=baa91ef62d346e56607bbdd278a8acd570b91226854f15a382f43d33be42f666"
     );
 }

@@ -95,9 +95,7 @@ impl FakeSlack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("fake Slack binds a loopback port");
-        let addr = listener
-            .local_addr()
-            .expect("fake Slack has a local address");
+        let addr = listener.local_addr().expect("fake Slack has a local address");
         let server = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, app).await {
                 eprintln!("fake Slack stopped: {err}");
@@ -117,13 +115,7 @@ impl FakeSlack {
         let handle = name.split_whitespace().next().unwrap_or(id).to_lowercase();
         let offset = tz
             .parse::<chrono_tz::Tz>()
-            .map(|z| {
-                chrono::Utc::now()
-                    .with_timezone(&z)
-                    .offset()
-                    .fix()
-                    .local_minus_utc()
-            })
+            .map(|z| chrono::Utc::now().with_timezone(&z).offset().fix().local_minus_utc())
             .unwrap_or(0);
         self.add_user_object(json!({
             "id": id,
@@ -152,10 +144,7 @@ impl FakeSlack {
     /// Registers a user object exactly as given (it must have an `"id"`), for
     /// bots, deactivated users or users without a zone.
     pub fn add_user_object(&self, user: Value) {
-        let id = user["id"]
-            .as_str()
-            .expect("a Slack user object has an id")
-            .to_owned();
+        let id = user["id"].as_str().expect("a Slack user object has an id").to_owned();
         self.shared.lock().users.insert(id, user);
     }
 
@@ -178,8 +167,7 @@ impl FakeSlack {
     /// Waits up to 5 s for at least `n` calls to `method` and returns them
     /// all; panics listing what was seen if they do not come.
     pub async fn wait_for(&self, method: &str, n: usize) -> Vec<Call> {
-        self.wait_for_within(method, n, Duration::from_secs(5))
-            .await
+        self.wait_for_within(method, n, Duration::from_secs(5)).await
     }
 
     /// [`FakeSlack::wait_for`] with a chosen limit.
@@ -250,12 +238,7 @@ async fn api(
     answer(&shared, call)
 }
 
-async fn hook(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn hook(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let mut body = request_params(&headers, None, &body);
     if let Value::Object(map) = &mut body {
         map.insert("response_url_id".to_owned(), Value::String(id));
@@ -273,15 +256,10 @@ async fn hook(
 fn answer(shared: &Shared, call: Call) -> Response {
     let mut inner = shared.lock();
     inner.calls.push(call.clone());
-    if let Some(failure) = inner
-        .failures
-        .get_mut(&call.method)
-        .and_then(VecDeque::pop_front)
-    {
+    if let Some(failure) = inner.failures.get_mut(&call.method).and_then(VecDeque::pop_front) {
         let mut res = json_response(failure.status, failure.body);
         if let Some(secs) = failure.retry_after {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         return res;
     }
@@ -349,10 +327,7 @@ fn ok_answer(inner: &mut Inner, call: &Call) -> Value {
             }
             view.insert("id".to_owned(), json!(id));
             view.insert("team_id".to_owned(), json!(TEAM_ID));
-            view.insert(
-                "hash".to_owned(),
-                json!(format!("1764317000.h{:08}", inner.serial)),
-            );
+            view.insert("hash".to_owned(), json!(format!("1764317000.h{:08}", inner.serial)));
             view.insert("app_id".to_owned(), json!("A0APPID001"));
             view.insert("bot_id".to_owned(), json!(BOT_ID));
             view.insert("state".to_owned(), json!({"values": {}}));
@@ -379,10 +354,7 @@ fn message_echo(p: &Value) -> Map<String, Value> {
     message.insert("type".to_owned(), json!("message"));
     message.insert("user".to_owned(), json!(BOT_USER_ID));
     message.insert("bot_id".to_owned(), json!(BOT_ID));
-    message.insert(
-        "text".to_owned(),
-        p.get("text").cloned().unwrap_or(json!("")),
-    );
+    message.insert("text".to_owned(), p.get("text").cloned().unwrap_or(json!("")));
     if let Some(blocks) = p.get("blocks") {
         message.insert("blocks".to_owned(), blocks.clone());
     }
@@ -415,8 +387,7 @@ fn request_params(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Valu
     let mut value = if body.is_empty() {
         Value::Object(Map::new())
     } else if is_json {
-        serde_json::from_slice(body)
-            .unwrap_or_else(|_| json!({"unparsed_body": String::from_utf8_lossy(body)}))
+        serde_json::from_slice(body).unwrap_or_else(|_| json!({"unparsed_body": String::from_utf8_lossy(body)}))
     } else {
         form_object(body)
     };
@@ -432,12 +403,7 @@ fn request_params(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Valu
 
 fn form_object(bytes: &[u8]) -> Value {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).unwrap_or_default();
-    Value::Object(
-        pairs
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect(),
-    )
+    Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {

@@ -72,7 +72,9 @@ impl TestApp {
             }),
             log_format: LogFormat::Text,
         };
-        let app = App::with_db(config, db.clone(), clock.clone()).await.expect("app builds");
+        let app = App::with_db(config, db.clone(), clock.clone())
+            .await
+            .expect("app builds");
         let port = app.port();
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         Some(TestApp {
@@ -91,7 +93,13 @@ impl TestApp {
     /// POSTs `body` signed with the test secret at the app clock's time.
     pub async fn post_signed(&self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
         let ts = self.clock.now().timestamp();
-        self.post_with(path, content_type, body, Some((ts, slack_signing::sign(SECRET, ts, body)))).await
+        self.post_with(
+            path,
+            content_type,
+            body,
+            Some((ts, slack_signing::sign(SECRET, ts, body))),
+        )
+        .await
     }
 
     pub async fn post_with(
@@ -101,9 +109,15 @@ impl TestApp {
         body: &str,
         signed: Option<(i64, String)>,
     ) -> reqwest::Response {
-        let mut req = self.http.post(self.url(path)).header("content-type", content_type).body(body.to_string());
+        let mut req = self
+            .http
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body.to_string());
         if let Some((ts, sig)) = signed {
-            req = req.header("x-slack-request-timestamp", ts.to_string()).header("x-slack-signature", sig);
+            req = req
+                .header("x-slack-request-timestamp", ts.to_string())
+                .header("x-slack-signature", sig);
         }
         req.send().await.expect("request sent")
     }
@@ -127,7 +141,11 @@ impl TestApp {
     /// Runs `/oneonone TEXT` as `user` and returns the answer.
     pub async fn command(&self, user: &str, text: &str) -> Answer {
         let res = self
-            .post_signed("/slack/commands", "application/x-www-form-urlencoded", &Self::command_form(user, text))
+            .post_signed(
+                "/slack/commands",
+                "application/x-www-form-urlencoded",
+                &Self::command_form(user, text),
+            )
             .await;
         let status = res.status().as_u16();
         let body = res.text().await.unwrap();
@@ -148,7 +166,12 @@ impl TestApp {
 
     /// The standard pair: maria manages rahul, weekly on Tuesday at 10:00 Berlin.
     pub async fn with_pair(&self) {
-        let t = self.ok(MANAGER, &format!("setup <@{REPORT}|rahul> weekly on tuesday at 10:00 tz Europe/Berlin")).await;
+        let t = self
+            .ok(
+                MANAGER,
+                &format!("setup <@{REPORT}|rahul> weekly on tuesday at 10:00 tz Europe/Berlin"),
+            )
+            .await;
         assert!(t.contains("rahul"), "{t}");
     }
 }
