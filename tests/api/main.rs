@@ -103,21 +103,21 @@ both_engines!(oversize_bodies_get_413_and_ssl_check_gets_200, |app| {
     );
 });
 
+/// The payload fixtures, copied from the product's shared fixtures into
+/// `tests/fixtures/` so the tests run from a lone checkout.
 fn fixture(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures")
+        .join("tests/fixtures")
         .join(rel)
 }
 
-fn read_fixture(rel: &str) -> Option<String> {
-    std::fs::read_to_string(fixture(rel)).ok()
+fn read_fixture(rel: &str) -> String {
+    std::fs::read_to_string(fixture(rel)).unwrap_or_else(|e| panic!("fixture {rel}: {e}"))
 }
 
 both_engines!(the_slash_command_fixture_is_verified_parsed_and_answered, |app| {
     app.with_pair().await;
-    let Some(body) = read_fixture("slack/slash_command.form") else {
-        return;
-    };
+    let body = read_fixture("slack/slash_command.form");
     let body = body.trim().replace("U0REPORT01", REPORT).replace("U0MANAGER1", MANAGER);
     let res = app
         .post_signed("/slack/commands", "application/x-www-form-urlencoded", &body)
@@ -518,8 +518,7 @@ both_engines!(the_empty_command_shows_home, |app| {
 // ---------------------------------------------------------------- events and buttons
 
 both_engines!(url_verification_echoes_the_challenge, |app| {
-    let body = read_fixture("slack/url_verification.json")
-        .unwrap_or_else(|| r#"{"token":"x","challenge":"abc123","type":"url_verification"}"#.to_string());
+    let body = read_fixture("slack/url_verification.json");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let res = app.post_signed("/slack/events", "application/json", &body).await;
     assert_eq!(res.status().as_u16(), 200);
@@ -532,10 +531,7 @@ both_engines!(a_dm_to_the_bot_runs_the_command_once_even_when_slack_retries, |ap
     app.with_pair().await;
     app.slack.wait_for("chat.postMessage", 1).await; // the report's set-up notice
     let before = app.slack.calls_to("chat.postMessage").len();
-    let body = read_fixture("slack/event_message_im.json").unwrap_or_default();
-    if body.is_empty() {
-        return;
-    }
+    let body = read_fixture("slack/event_message_im.json");
     let body = body.replace("\"text\": \"agenda\"", "\"text\": \"add from a DM\"");
     for _ in 0..2 {
         let res = app.post_signed("/slack/events", "application/json", &body).await;
@@ -554,9 +550,7 @@ both_engines!(a_dm_to_the_bot_runs_the_command_once_even_when_slack_retries, |ap
 
 both_engines!(app_home_opened_publishes_the_home_view, |app| {
     app.with_pair().await;
-    let Some(body) = read_fixture("slack/event_app_home_opened.json") else {
-        return;
-    };
+    let body = read_fixture("slack/event_app_home_opened.json");
     let res = app.post_signed("/slack/events", "application/json", &body).await;
     assert_eq!(res.status().as_u16(), 200);
     let calls = app.slack.wait_for("views.publish", 1).await;
@@ -571,7 +565,7 @@ both_engines!(every_slack_fixture_is_accepted_without_a_server_error, |app| {
         ("slack/event_app_uninstalled.json", "/slack/events"),
         ("slack/event_tokens_revoked.json", "/slack/events"),
     ] {
-        let Some(body) = read_fixture(file) else { continue };
+        let body = read_fixture(file);
         let res = app.post_signed(path, "application/json", &body).await;
         assert_eq!(res.status().as_u16(), 200, "{file}");
     }
@@ -580,7 +574,7 @@ both_engines!(every_slack_fixture_is_accepted_without_a_server_error, |app| {
         "slack/view_submission.json",
         "slack/message_action.json",
     ] {
-        let Some(payload) = read_fixture(file) else { continue };
+        let payload = read_fixture(file);
         // Answers go to the fake, never to the real hooks.slack.com.
         let payload = payload.replace("https://hooks.slack.com/", &app.slack.response_url("fixture/"));
         let body = serde_urlencoded::to_string([("payload", payload.as_str())]).unwrap();
@@ -683,3 +677,224 @@ both_engines!(
         );
     }
 );
+
+// ---------------------------------------------------------------- every command: malformed and forbidden
+
+/// A snapshot of everything a command could change, to prove it did not.
+async fn fingerprint(app: &TestApp) -> String {
+    let ws = team(app).await;
+    let mut out = String::new();
+    for who in [MANAGER, REPORT, OTHER] {
+        let Some(p) = app.db.person_by_external(ws.id, who).await.unwrap() else {
+            continue;
+        };
+        out.push_str(&format!(
+            "{who}:{:?}/{:?}/{}/{:?};",
+            p.tz_override, p.work_start, p.nudges, p.away_until
+        ));
+        for s in app.db.series_for_person(ws.id, p.id, true).await.unwrap() {
+            out.push_str(&format!("s{}:{:?}:{:?}:{};", s.id, s.state, s.cadence, s.manager_id));
+            for m in app.db.pending_meetings(s.id).await.unwrap() {
+                out.push_str(&format!("m{}:{:?}:{};", m.id, m.state, m.scheduled_at));
+                for tp in app.db.talking_points(m.id).await.unwrap() {
+                    out.push_str(&format!("tp{}:{:?}:{};", tp.id, tp.state, tp.text));
+                }
+                out.push_str(&format!("c{};", app.db.comments_for_meeting(m.id).await.unwrap().len()));
+                for who in [MANAGER, REPORT, OTHER] {
+                    if let Some(q) = app.db.person_by_external(ws.id, who).await.unwrap() {
+                        out.push_str(&format!("n{};", app.db.private_notes(m.id, q.id).await.unwrap().len()));
+                    }
+                }
+            }
+            for a in app.db.open_action_items_for_series(s.id).await.unwrap() {
+                out.push_str(&format!("a{}:{:?};", a.id, a.state));
+            }
+            out.push_str(&format!(
+                "closed{};",
+                app.db.closed_meetings(s.id, 100).await.unwrap().len()
+            ));
+        }
+    }
+    out.push_str(&format!("templates{};", app.db.templates(ws.id).await.unwrap().len()));
+    out
+}
+
+both_engines!(
+    malformed_input_to_any_command_answers_with_usage_and_changes_nothing,
+    |app| {
+        app.with_pair().await;
+        app.ok(REPORT, "add a point").await;
+        app.ok(MANAGER, "action an item").await;
+        let before = fingerprint(app).await;
+        let bad = [
+            "setup",
+            "setup <@U0REPORT01>",
+            "setup <@U0REPORT01> weekly on funday",
+            "setup <@U0REPORT01> weekly on monday at 25:00",
+            "setup <@U0REPORT01> weekly on monday tz Mars/Base",
+            "setup <@U0REPORT01> cron \"not a cron\"",
+            "add",
+            "add #bogus text",
+            "comment",
+            "comment 1",
+            "comment zero text",
+            "action",
+            "action due tomorrow",
+            "complete",
+            "complete x",
+            "note",
+            "reschedule",
+            "reschedule someday",
+            "history lots",
+            "questions astrology",
+            "template new",
+            "template new name without items",
+            "template delete",
+            "settings tz Nowhere/City",
+            "settings nudges maybe",
+            "away",
+            "away until whenever",
+            "request",
+            "agnda",
+            "frobnicate everything",
+            &format!("add {}", "x".repeat(10_000)),
+            &format!("note {}", "é".repeat(2_001)),
+        ];
+        for line in bad {
+            let t = app.ok(MANAGER, line).await;
+            assert!(t.contains("Usage") || t.contains("Did you mean"), "`{line}` → {t}");
+        }
+        assert_eq!(fingerprint(app).await, before);
+    }
+);
+
+both_engines!(a_third_person_gets_nowhere_with_any_command_on_a_pairs_1_1, |app| {
+    app.with_pair().await;
+    app.ok(REPORT, "add private topic").await;
+    let t = app.ok(MANAGER, "action Secret item").await;
+    let id: i64 = t
+        .split('#')
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    app.ok(OTHER, "help").await; // the third person exists before the snapshot
+    let before = fingerprint(app).await;
+    for target in [REPORT, MANAGER] {
+        for cmd in [
+            "add sneaky",
+            "agenda",
+            "comment 1 sneaky",
+            "action sneaky",
+            "note sneaky",
+            "held",
+            "skip",
+            "reschedule friday 3pm",
+            "history",
+            "pause",
+            "resume",
+            "end",
+        ] {
+            let (word, rest) = cmd.split_once(' ').unwrap_or((cmd, ""));
+            let line = format!("{word} <@{target}> {rest}");
+            let t = app.ok(OTHER, &line).await;
+            assert!(t.contains("don't have a 1:1"), "`{line}` → {t}");
+            assert!(
+                !t.contains("private topic") && !t.contains("Secret item"),
+                "`{line}` leaked: {t}"
+            );
+        }
+    }
+    for line in [
+        format!("complete {id}"),
+        "actions".to_string(),
+        "stats".to_string(),
+        "".to_string(),
+    ] {
+        let t = app.ok(OTHER, &line).await;
+        assert!(
+            !t.contains("private topic") && !t.contains("Secret item"),
+            "`{line}` leaked: {t}"
+        );
+    }
+    assert_eq!(fingerprint(app).await, before);
+});
+
+both_engines!(a_long_agenda_still_renders_within_slacks_limits, |app| {
+    app.with_pair().await;
+    for i in 0..70 {
+        app.ok(REPORT, &format!("add point {i} {}", "word ".repeat(60))).await;
+    }
+    app.ok(MANAGER, &format!("comment 1 {}", "long comment ".repeat(150)))
+        .await;
+    app.ok(MANAGER, "agenda").await; // `ok` validates every block against Slack's limits
+    let blocks = app.command(MANAGER, "agenda").await.json["blocks"].to_string();
+    assert!(
+        blocks.contains("Talking points (70)") && blocks.contains("…and 10 more"),
+        "{blocks}"
+    );
+});
+
+// ---------------------------------------------------------------- the binary
+
+#[test]
+fn a_malformed_setting_is_a_one_line_error_naming_the_variable() {
+    for (var, value) in [
+        ("DATABASE_URL", "mysql://nope"),
+        ("ONEONONE_LISTEN", "not-an-address"),
+        ("ONEONONE_LOG_FORMAT", "xml"),
+        ("SLACK_API_URL", "::"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_oneonone"))
+            .arg("serve")
+            .env(var, value)
+            .env("SLACK_SIGNING_SECRET", "s")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{var}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{var}: {err}");
+        assert!(err.contains(var) && !err.contains("panicked"), "{var}: {err}");
+    }
+}
+
+#[test]
+fn the_console_plays_a_whole_session_on_sqlite() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("oneonone_console_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("demo.db");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oneonone"))
+        .args([
+            "console",
+            "--as",
+            "maria",
+            "--tz",
+            "Europe/Berlin",
+            "--now",
+            "2026-11-30T08:00:00Z",
+        ])
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"setup @rahul weekly on tuesday at 10am\n:as rahul\nadd #goals Q1 planning <!channel>\nagenda\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("You're set up for a 1:1 with rahul"), "{text}");
+    assert!(text.contains("→ DM to @rahul"), "{text}");
+    assert!(text.contains("1. Q1 planning <!channel>"), "{text}");
+    assert!(text.contains("Tue 1 Dec 2026, 10:00 CET"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
