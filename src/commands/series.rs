@@ -147,7 +147,7 @@ pub(crate) async fn setup(ctx: &Ctx<'_>, actor: &Actor, args: SetupArgs) -> Res<
             Text::new()
                 .plain("Add talking points with ")
                 .code(format!("{}add @{} your topic", inv(ctx), report.display_name))
-                .plain(". I'll post the agenda to you both a day before."),
+                .plain("; you both see the same agenda."),
         );
     let notice = Notice {
         to: report.id,
