@@ -50,21 +50,30 @@ pub(crate) async fn add(
         .iter()
         .position(|x| x.id == tp.id)
         .map_or(0, |i| i + 1);
-    Ok(Reply::text(
+    let reply = Reply::text(
         Text::new()
             .plain("Added to your 1:1 with ")
             .bold_user(p.display_name.clone())
             .plain(format!(" on {}: ", format_instant(m.scheduled_at, actor.person.tz())))
             .user(tp.text.clone())
             .plain(format!(" (#{}). It's point {n} on the agenda.", cat.as_str())),
-    )
-    .into())
+    );
+    Ok(Outcome {
+        reply,
+        changed: vec![s.id],
+        ..Outcome::default()
+    })
 }
 
 pub(crate) async fn agenda(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef>) -> Res<Outcome> {
     let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::NotEnded, "agenda").await?;
     let m = next_meeting(ctx, &s).await?;
-    Ok(agenda_reply(ctx, &actor.person, &p, &s, &m).await?.into())
+    let reply = agenda_reply(ctx, &actor.person, &p, &s, &m).await?;
+    Ok(Outcome {
+        reply,
+        agenda: Some(m.id),
+        ..Outcome::default()
+    })
 }
 
 /// The agenda of `m` as `viewer` sees it: talking points with their comments,
@@ -83,8 +92,16 @@ pub(crate) async fn agenda_reply(
         format_instant(m.scheduled_at, tz),
         super::format::format_minutes(s.duration_minutes)
     ));
-    if m.state == MeetingState::Rescheduled {
-        when = when.plain(" · rescheduled");
+    match m.state {
+        MeetingState::Rescheduled => when = when.plain(" · rescheduled"),
+        MeetingState::Held => when = when.plain(" · held ✓"),
+        MeetingState::Skipped => when = when.plain(" · skipped"),
+        MeetingState::Upcoming => {}
+    }
+    let confirmed = ctx.db.attendance(m.id).await?;
+    if !confirmed.is_empty() {
+        let names: Vec<String> = confirmed.iter().map(|id| name_of(*id, viewer, partner)).collect();
+        when = when.plain(format!(" · ✅ {} will be there", names.join(" and ")));
     }
     reply = reply.context(when);
 
@@ -150,7 +167,44 @@ pub(crate) async fn agenda_reply(
         }
         reply = reply.section(t);
     }
+    if m.state.is_pending() {
+        reply = agenda_controls(reply, m, &points, &items);
+    }
     Ok(reply)
+}
+
+/// The agenda's controls: pick a point to mark discussed or an item to
+/// complete, and the buttons of SPEC §6. Values name objects by id; whatever
+/// comes back is re-checked against the caller (`commands::objects`).
+fn agenda_controls(
+    reply: Reply,
+    m: &Meeting,
+    points: &[crate::domain::model::TalkingPoint],
+    items: &[ActionItem],
+) -> Reply {
+    let open_points: Vec<(String, String)> = points
+        .iter()
+        .enumerate()
+        .filter(|(_, tp)| tp.state == PointState::Open)
+        .map(|(i, tp)| (format!("{}. {}", i + 1, tp.text), tp.id.to_string()))
+        .collect();
+    let open_items: Vec<(String, String)> = items
+        .iter()
+        .map(|a| (format!("#{} {}", a.id, a.text), a.id.to_string()))
+        .collect();
+    let id = m.id.to_string();
+    reply
+        .select("Mark a point discussed…", "tp_discussed", open_points)
+        .select("Complete an action item…", "ai_complete", open_items)
+        .buttons(vec![
+            Button::new("Add talking point", "open_add_point", id.clone()).primary(),
+            Button::new("Add action item", "open_add_action", id.clone()),
+            Button::new("Private note", "open_note", id.clone()),
+            Button::new("Held ✓", "meeting_held", id.clone()),
+            Button::new("Skip", "meeting_skip", id.clone())
+                .confirm("Skip this 1:1? Open talking points move to the next one and your partner is told."),
+            Button::new("Reschedule", "open_reschedule", id),
+        ])
 }
 
 /// "#12 Send the offer letter — Rahul, due Fri 4 Dec 2026 (overdue)"
@@ -331,7 +385,12 @@ pub(crate) async fn held(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef
                 )),
         );
     };
-    let next = meeting_after(ctx, &s, &m).await?;
+    hold(ctx, actor, &s, &p, &m).await
+}
+
+/// Marks `m` held: open points roll to the next meeting, both are asked for a rating.
+pub(crate) async fn hold(ctx: &Ctx<'_>, actor: &Actor, s: &Series, p: &Person, m: &Meeting) -> Res<Outcome> {
+    let next = meeting_after(ctx, s, m).await?;
     let rolled = match ctx
         .db
         .close_meeting(m.id, MeetingState::Held, None, ctx.now, Some(next.id))
@@ -353,7 +412,7 @@ pub(crate) async fn held(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef
             .plain(rolled_text(rolled, &next, actor.person.tz())),
     )
     .context(question)
-    .buttons(rating_buttons(&m));
+    .buttons(rating_buttons(m));
     let theirs = Reply::text(
         Text::new()
             .bold_user(actor.person.display_name.clone())
@@ -364,7 +423,7 @@ pub(crate) async fn held(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef
             .plain(rolled_text(rolled, &next, p.tz())),
     )
     .context(question)
-    .buttons(rating_buttons(&m));
+    .buttons(rating_buttons(m));
     Ok(Outcome {
         reply: mine,
         notices: vec![Notice {
@@ -372,6 +431,8 @@ pub(crate) async fn held(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef
             to_external: p.external_id.clone(),
             reply: theirs,
         }],
+        changed: vec![s.id],
+        agenda: None,
     })
 }
 
@@ -397,7 +458,19 @@ pub(crate) async fn skip(
 ) -> Res<Outcome> {
     let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::Active, "skip").await?;
     let m = next_meeting(ctx, &s).await?;
-    let next = meeting_after(ctx, &s, &m).await?;
+    skip_one(ctx, actor, &s, &p, &m, reason).await
+}
+
+/// Skips `m`: open points roll to the next meeting, the partner is told.
+pub(crate) async fn skip_one(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    s: &Series,
+    p: &Person,
+    m: &Meeting,
+    reason: Option<String>,
+) -> Res<Outcome> {
+    let next = meeting_after(ctx, s, m).await?;
     let rolled = match ctx
         .db
         .close_meeting(m.id, MeetingState::Skipped, reason.as_deref(), ctx.now, Some(next.id))
@@ -440,6 +513,8 @@ pub(crate) async fn skip(
             to_external: p.external_id.clone(),
             reply: theirs,
         }],
+        changed: vec![s.id],
+        agenda: None,
     })
 }
 
@@ -457,6 +532,18 @@ pub(crate) async fn reschedule(
         Some(t) => schedule::localize(actor.person.tz(), date, t),
         None => schedule::localize(s.tz, date, s.time),
     };
+    move_to(ctx, actor, &s, &p, &m, at).await
+}
+
+/// Moves `m` to `at` (in the future, within a year); the partner is told.
+pub(crate) async fn move_to(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    s: &Series,
+    p: &Person,
+    m: &Meeting,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Res<Outcome> {
     if at <= ctx.now {
         return oops(format!(
             "{} is in the past — pick a time that's still ahead.",
@@ -493,6 +580,8 @@ pub(crate) async fn reschedule(
             to_external: p.external_id.clone(),
             reply: theirs,
         }],
+        changed: vec![s.id],
+        agenda: None,
     })
 }
 

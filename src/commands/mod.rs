@@ -15,6 +15,7 @@
 mod format;
 mod library;
 mod meetings;
+pub mod objects;
 mod personal;
 mod resolve;
 mod series;
@@ -80,7 +81,8 @@ pub(crate) fn oops<T>(t: impl Into<Text>) -> Res<T> {
 /// Carries out `cmd` for `actor`. `Ok` covers both success and a person's
 /// mistake (with a helpful reply); `Err` is a failure on our side.
 pub async fn apply(ctx: &Ctx<'_>, actor: &Actor, cmd: Command) -> Result<Outcome, CommandError> {
-    tracing::debug!(command.name = cmd.name(), person.id = %actor.person.id, "command");
+    let cmd_name = cmd.name();
+    tracing::debug!(command.name = cmd_name, person.id = %actor.person.id, "command");
     let res = match cmd {
         Command::Home => personal::home(ctx, actor).await,
         Command::Help { topic } => Ok(library::help(ctx, topic.as_deref()).into()),
@@ -119,8 +121,36 @@ pub async fn apply(ctx: &Ctx<'_>, actor: &Actor, cmd: Command) -> Result<Outcome
         Command::Back => personal::back(ctx, actor).await,
         Command::Request { partner, text } => series::request(ctx, actor, partner, text).await,
     };
+    let mutates = matches!(
+        cmd_name,
+        "setup"
+            | "add"
+            | "comment"
+            | "action"
+            | "complete"
+            | "note"
+            | "held"
+            | "skip"
+            | "reschedule"
+            | "pause"
+            | "resume"
+            | "end"
+            | "away"
+    );
     match res {
-        Ok(outcome) => Ok(outcome),
+        Ok(mut outcome) => {
+            // A change the command did not pin to one 1:1 refreshes all of the caller's.
+            if mutates && outcome.changed.is_empty() {
+                outcome.changed = ctx
+                    .db
+                    .series_for_person(actor.workspace.id, actor.person.id, false)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect();
+            }
+            Ok(outcome)
+        }
         Err(Fail::User(reply)) => Ok(reply.into()),
         Err(Fail::Internal(e)) => Err(e),
     }

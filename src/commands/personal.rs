@@ -265,6 +265,7 @@ pub(crate) async fn away(ctx: &Ctx<'_>, actor: &Actor, until: DateSpec) -> Res<O
             if skipped_total == 1 { "" } else { "s" },
         )),
         notices,
+        ..Outcome::default()
     })
 }
 

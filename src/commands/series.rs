@@ -91,9 +91,8 @@ pub(crate) async fn setup(ctx: &Ctx<'_>, actor: &Actor, args: SetupArgs) -> Res<
                     .filter(|m| m.scheduled_at > ctx.now && m.state == MeetingState::Upcoming)
                     .collect();
                 let slots = schedule::next_occurrences(&s.cadence, s.time, s.tz, s.anchor_date, ctx.now, pending.len());
-                for (m, slot) in pending.iter().zip(slots) {
-                    ctx.db.retime_meeting(m.id, slot).await?;
-                }
+                let moves: Vec<_> = pending.iter().map(|m| m.id).zip(slots).collect();
+                ctx.db.retime_meetings(&moves).await?;
             }
             s
         }
@@ -170,6 +169,7 @@ pub(crate) async fn setup(ctx: &Ctx<'_>, actor: &Actor, args: SetupArgs) -> Res<
     Ok(Outcome {
         reply,
         notices: vec![notice],
+        ..Outcome::default()
     })
 }
 
@@ -234,6 +234,7 @@ pub(crate) async fn set_state(
                     .plain(format!(" {theirs} your 1:1.")),
             ),
         }],
+        ..Outcome::default()
     })
 }
 
@@ -333,5 +334,6 @@ pub(crate) async fn request(ctx: &Ctx<'_>, actor: &Actor, partner: PersonRef, te
             to_external: to.external_id.clone(),
             reply: Reply::text(t).buttons(vec![button]).context(hint),
         }],
+        ..Outcome::default()
     })
 }

@@ -10,6 +10,7 @@ pub fn to_text(reply: &Reply) -> String {
             Block::Section(t) => out.push(spans(&t.0)),
             Block::Context(t) => out.push(format!("({})", spans(&t.0))),
             Block::Divider => out.push("----".to_string()),
+            Block::Select(sel) => out.push(format!("[{} ▾ {} options]", sel.placeholder, sel.options.len())),
             Block::Actions(buttons) => out.push(
                 buttons
                     .iter()

@@ -34,6 +34,7 @@ id_type!(
     ActionItemId,
     TemplateId,
     RequestId,
+    PostedAgendaId,
 );
 
 /// The chat platform a workspace lives on. A closed set: an enum, not a trait.
@@ -447,4 +448,15 @@ pub struct MeetingRequest {
     pub to_id: PersonId,
     pub text: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// An agenda message the bot posted to one participant (Slack: a DM), so
+/// reactions and thread replies find their meeting and copies can be updated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedAgenda {
+    pub id: PostedAgendaId,
+    pub meeting_id: MeetingId,
+    pub person_id: PersonId,
+    pub channel: String,
+    pub ts: String,
 }

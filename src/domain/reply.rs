@@ -5,7 +5,7 @@
 //! User-provided text is carried as `Span::User` and is escaped by every
 //! renderer: it can never ping `@channel`, mention anyone or break the layout.
 
-use super::model::PersonId;
+use super::model::{MeetingId, PersonId, SeriesId};
 
 /// One run of text with a single meaning for the renderers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +102,8 @@ pub struct Button {
     pub action_id: String,
     pub value: String,
     pub style: Option<ButtonStyle>,
+    /// Asks "are you sure?" with this text before the click counts.
+    pub confirm: Option<String>,
 }
 
 impl Button {
@@ -111,6 +113,7 @@ impl Button {
             action_id: action_id.into(),
             value: value.into(),
             style: None,
+            confirm: None,
         }
     }
     pub fn primary(mut self) -> Self {
@@ -119,6 +122,10 @@ impl Button {
     }
     pub fn danger(mut self) -> Self {
         self.style = Some(ButtonStyle::Danger);
+        self
+    }
+    pub fn confirm(mut self, text: impl Into<String>) -> Self {
+        self.confirm = Some(text.into());
         self
     }
 }
@@ -134,6 +141,17 @@ pub enum Block {
     Divider,
     /// A row of buttons.
     Actions(Vec<Button>),
+    /// A pick-one list: choosing an option acts at once (`action_id`, the
+    /// option's value).
+    Select(Select),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Select {
+    pub placeholder: String,
+    pub action_id: String,
+    /// (label, value)
+    pub options: Vec<(String, String)>,
 }
 
 /// Whether a command reply is shown only to the caller (the default) or posted
@@ -175,6 +193,21 @@ impl Reply {
         self.blocks.push(Block::Divider);
         self
     }
+    pub fn select(
+        mut self,
+        placeholder: impl Into<String>,
+        action_id: impl Into<String>,
+        options: Vec<(String, String)>,
+    ) -> Self {
+        if !options.is_empty() {
+            self.blocks.push(Block::Select(Select {
+                placeholder: placeholder.into(),
+                action_id: action_id.into(),
+                options,
+            }));
+        }
+        self
+    }
     pub fn buttons(mut self, b: Vec<Button>) -> Self {
         if !b.is_empty() {
             self.blocks.push(Block::Actions(b));
@@ -192,7 +225,7 @@ impl Reply {
             match b {
                 Block::Header(h) => parts.push(h.clone()),
                 Block::Section(t) | Block::Context(t) => parts.push(t.to_plain()),
-                Block::Divider => {}
+                Block::Divider | Block::Select(_) => {}
                 Block::Actions(bs) => parts.push(
                     bs.iter()
                         .map(|b| format!("[{}]", b.label))
@@ -222,13 +255,18 @@ pub struct Notice {
 pub struct Outcome {
     pub reply: Reply,
     pub notices: Vec<Notice>,
+    /// 1:1s whose agendas changed: posted copies and home views are refreshed.
+    pub changed: Vec<SeriesId>,
+    /// Set when the reply is the agenda of this meeting, so an adapter that
+    /// posts it can remember the message (for reactions, replies, updates).
+    pub agenda: Option<MeetingId>,
 }
 
 impl From<Reply> for Outcome {
     fn from(reply: Reply) -> Self {
         Outcome {
             reply,
-            notices: Vec::new(),
+            ..Outcome::default()
         }
     }
 }

@@ -171,6 +171,61 @@ impl SlackApi {
         Ok(())
     }
 
+    /// `views.open`: shows a modal; `trigger_id` comes from the click and is
+    /// valid for 3 seconds.
+    #[tracing::instrument(name = "slack.open_view", skip_all, fields(slack.team = team_id))]
+    pub async fn open_view(
+        &self,
+        token: &SecretString,
+        team_id: &str,
+        trigger_id: &str,
+        view: SlackView,
+    ) -> Result<(), SlackApiError> {
+        let token = api_token(token, team_id);
+        let session = self.client.open_session(&token);
+        let req = SlackApiViewsOpenRequest::new(SlackTriggerId::new(trigger_id.to_owned()), view);
+        self.call(session.views_open(&req)).await?;
+        Ok(())
+    }
+
+    /// `reactions.add`: the bot reacts to a message (acknowledging a thread reply).
+    #[tracing::instrument(name = "slack.add_reaction", skip_all, fields(slack.team = team_id))]
+    pub async fn add_reaction(
+        &self,
+        token: &SecretString,
+        team_id: &str,
+        channel: &str,
+        ts: &str,
+        name: &str,
+    ) -> Result<(), SlackApiError> {
+        let token = api_token(token, team_id);
+        let session = self.client.open_session(&token);
+        let req = SlackApiReactionsAddRequest::new(
+            SlackChannelId::new(channel.to_owned()),
+            SlackReactionName::new(name.to_owned()),
+            SlackTs::new(ts.to_owned()),
+        );
+        self.call(session.reactions_add(&req)).await?;
+        Ok(())
+    }
+
+    /// `chat.getPermalink`: a link to a message, for talking points made from it.
+    #[tracing::instrument(name = "slack.permalink", skip_all, fields(slack.team = team_id))]
+    pub async fn permalink(
+        &self,
+        token: &SecretString,
+        team_id: &str,
+        channel: &str,
+        ts: &str,
+    ) -> Result<String, SlackApiError> {
+        let token = api_token(token, team_id);
+        let session = self.client.open_session(&token);
+        let req =
+            SlackApiChatGetPermalinkRequest::new(SlackChannelId::new(channel.to_owned()), SlackTs::new(ts.to_owned()));
+        let res = self.call(session.chat_get_permalink(&req)).await?;
+        Ok(res.permalink.to_string())
+    }
+
     /// Posts to a command's or action's absolute `response_url` (no token:
     /// the URL is the credential, so it is never logged either).
     #[tracing::instrument(name = "slack.respond", skip_all)]

@@ -1,24 +1,37 @@
-//! `POST /slack/events` (Events API) and `POST /slack/interactivity` (button
-//! clicks). Both are verified before anything is parsed and answer at once;
-//! the work that calls Slack happens after the answer.
+//! `POST /slack/events`: the Events API. Verified before anything is parsed,
+//! deduplicated by `event_id` (Slack's retries never double an effect), and
+//! answered at once; the work happens after the answer.
 //!
-//! What is handled here: the URL handshake, DMs to the bot (the same grammar
-//! as the slash command), App Home, clean-up events, rating buttons, the
-//! "which 1:1?" buttons and the request buttons. Every object id in a button
-//! is re-checked against the verified caller.
+//! Handled: the URL handshake; DMs to the bot (the `/oneonone` grammar, with
+//! `agenda` posted as a live agenda message); replies in the thread of a
+//! posted agenda (a talking point by their author); reactions on a posted
+//! agenda (✅ attend, ⏭️/❌ skip after a confirm, 🔁 reschedule); App Home;
+//! uninstall and token revocation.
 
 use super::inbound::run_text;
+use super::sync::{ctx, post_agenda, publish_home, refresh};
 use super::{SlackAppState, SlackDirectory, deliver_notices, render};
-use crate::commands::{self, Ctx, resolve_actor};
-use crate::domain::model::{MeetingId, MeetingState, Platform, RequestId, SeriesId};
-use crate::domain::reply::{Reply, Text};
+use crate::commands::objects::{ObjectAction, apply_to, meeting_of};
+use crate::commands::{Actor, resolve_actor};
+use crate::domain::grammar::MAX_TEXT_CHARS;
+use crate::domain::model::{Category, Platform};
+use crate::domain::reply::{Button, Reply, Text};
 use crate::slack::verify::VerifiedSlackBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+/// Reactions that mean "I'll be there", "let's skip" and "let's move it".
+const ATTEND: &[&str] = &["white_check_mark", "heavy_check_mark"];
+const SKIP: &[&str] = &[
+    "black_right_pointing_double_triangle_with_vertical_bar",
+    "next_track_button",
+    "x",
+];
+const RESCHEDULE: &[&str] = &["repeat"];
+
+pub(crate) fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut cur = v;
     for p in path {
         cur = cur.get(p)?;
@@ -40,8 +53,7 @@ pub async fn events(State(st): State<SlackAppState>, VerifiedSlackBody { body }:
                 return (StatusCode::BAD_REQUEST, "event without id").into_response();
             };
             // Slack retries (X-Slack-Retry-Num) carry the same event_id: act once.
-            let now = st.app.clock.now();
-            match st.app.db.first_sight_of_event(event_id, now).await {
+            match st.app.db.first_sight_of_event(event_id, st.app.clock.now()).await {
                 Ok(true) => {}
                 Ok(false) => return StatusCode::OK.into_response(),
                 Err(e) => {
@@ -60,70 +72,24 @@ pub async fn events(State(st): State<SlackAppState>, VerifiedSlackBody { body }:
 
 async fn handle_event(st: SlackAppState, team_id: String, event: Value) {
     match s(&event, &["type"]) {
-        Some("message") => {
-            // Only plain messages from people in a DM with the bot; never our own
-            // (bot_id) nor edits, deletions and other subtypes.
-            let is_dm = s(&event, &["channel_type"]) == Some("im");
-            let from_person = event.get("bot_id").is_none() && event.get("subtype").is_none();
-            let in_thread = event.get("thread_ts").is_some_and(|t| t.as_str() != s(&event, &["ts"]));
-            let (Some(user), Some(channel), Some(ts)) =
-                (s(&event, &["user"]), s(&event, &["channel"]), s(&event, &["ts"]))
-            else {
-                return;
-            };
-            if !is_dm || !from_person || in_thread {
-                return;
-            }
-            // The same message can come again under another event_id: key on channel + ts too.
-            match st
-                .app
-                .db
-                .first_sight_of_event(&format!("msg:{channel}:{ts}"), st.app.clock.now())
-                .await
-            {
-                Ok(true) => {}
-                _ => return,
-            }
-            let text = s(&event, &["text"]).unwrap_or_default();
-            let reply = match run_text(&st, &team_id, "", user, user, text).await {
-                Ok(outcome) => {
-                    deliver_notices(st.slack.clone(), team_id.clone(), outcome.notices);
-                    outcome.reply
-                }
-                Err(apology) => apology,
-            };
-            let Some(token) = st.slack.token_for(&team_id).cloned() else {
-                tracing::warn!("cannot answer a DM: no Slack bot token configured");
-                return;
-            };
-            if let Err(e) = st
-                .slack
-                .api
-                .post_message(&token, &team_id, channel, render::message(&reply))
-                .await
-            {
-                tracing::warn!(error = %e, "DM answer not sent");
-            }
-        }
+        Some("message") => on_message(&st, &team_id, &event).await,
+        Some("reaction_added") => on_reaction(&st, &team_id, &event).await,
         Some("app_home_opened") => {
             let Some(user) = s(&event, &["user"]) else { return };
             if s(&event, &["tab"]).is_some_and(|t| t != "home") {
                 return;
             }
-            let reply = match run_text(&st, &team_id, "", user, user, "home").await {
-                Ok(o) => o.reply,
-                Err(apology) => apology,
-            };
-            let Some(token) = st.slack.token_for(&team_id).cloned() else {
-                return;
-            };
-            if let Err(e) = st
-                .slack
-                .api
-                .publish_home(&token, &team_id, user, render::home_blocks(&reply))
-                .await
-            {
-                tracing::warn!(error = %e, "App Home not published");
+            let directory = SlackDirectory { slack: &st.slack };
+            let ctx = ctx(&st, &directory, "");
+            let found = async {
+                let ws = ctx.db.ensure_workspace(Platform::Slack, &team_id, "").await?;
+                let person = resolve_actor(&ctx, &ws, user, user).await?;
+                Ok::<_, crate::commands::CommandError>((ws, person))
+            }
+            .await;
+            match found {
+                Ok((ws, person)) => publish_home(&st, &ws, person).await,
+                Err(e) => tracing::warn!(error = %e, "App Home: caller not resolved"),
             }
         }
         Some("app_uninstalled") | Some("tokens_revoked") => {
@@ -135,180 +101,194 @@ async fn handle_event(st: SlackAppState, team_id: String, event: Value) {
     }
 }
 
-pub async fn interactivity(State(st): State<SlackAppState>, VerifiedSlackBody { body }: VerifiedSlackBody) -> Response {
-    #[derive(serde::Deserialize)]
-    struct Form {
-        payload: String,
+/// The caller of an event: the workspace must be known (the bot has been
+/// used there), the person is created or refreshed on the way.
+async fn caller(st: &SlackAppState, team_id: &str, user: &str) -> Option<Actor> {
+    let directory = SlackDirectory { slack: &st.slack };
+    let ctx = ctx(st, &directory, "");
+    let ws = ctx.db.workspace_by_external(Platform::Slack, team_id).await.ok()??;
+    let person = resolve_actor(&ctx, &ws, user, user).await.ok()?;
+    Some(Actor { workspace: ws, person })
+}
+
+async fn on_message(st: &SlackAppState, team_id: &str, event: &Value) {
+    // Only plain messages from people in a DM with the bot; never our own
+    // (bot_id) nor edits, deletions and other subtypes.
+    let is_dm = s(event, &["channel_type"]) == Some("im");
+    let from_person = event.get("bot_id").is_none() && event.get("subtype").is_none();
+    let (Some(user), Some(channel), Some(ts)) = (s(event, &["user"]), s(event, &["channel"]), s(event, &["ts"])) else {
+        return;
+    };
+    if !is_dm || !from_person {
+        return;
     }
-    let Ok(form) = serde_urlencoded::from_bytes::<Form>(&body) else {
-        return (StatusCode::BAD_REQUEST, "malformed interaction").into_response();
-    };
-    let Ok(p) = serde_json::from_str::<Value>(&form.payload) else {
-        return (StatusCode::BAD_REQUEST, "malformed interaction").into_response();
-    };
-    if s(&p, &["type"]) != Some("block_actions") {
-        // Modals, shortcuts and view submissions arrive with the interactivity
-        // issue; acknowledge so Slack does not show an error.
-        return StatusCode::OK.into_response();
+    // The same message can come again under another event_id: key on channel + ts too.
+    match st
+        .app
+        .db
+        .first_sight_of_event(&format!("msg:{channel}:{ts}"), st.app.clock.now())
+        .await
+    {
+        Ok(true) => {}
+        _ => return,
     }
-    let (Some(team_id), Some(user_id)) = (s(&p, &["team", "id"]), s(&p, &["user", "id"])) else {
-        return (StatusCode::BAD_REQUEST, "interaction without team or user").into_response();
+    let text = s(event, &["text"]).unwrap_or_default();
+    match s(event, &["thread_ts"]) {
+        Some(parent) if parent != ts => thread_reply(st, team_id, user, channel, parent, ts, text).await,
+        _ => dm_command(st, team_id, user, channel, text).await,
+    }
+}
+
+async fn dm_command(st: &SlackAppState, team_id: &str, user: &str, channel: &str, text: &str) {
+    let outcome = match run_text(st, team_id, "", user, user, text).await {
+        Ok(o) => o,
+        Err(apology) => apology.into(),
     };
-    let Some(action) = p.get("actions").and_then(|a| a.get(0)) else {
-        return StatusCode::OK.into_response();
-    };
-    let action_id = s(action, &["action_id"]).unwrap_or_default().to_string();
-    let value = s(action, &["value"]).unwrap_or_default().to_string();
-    let response_url = s(&p, &["response_url"]).map(str::to_string);
-    let team_id = team_id.to_string();
-    let user_id = user_id.to_string();
-    tokio::spawn(async move {
-        let reply = match button(&st, &team_id, &user_id, &action_id, &value).await {
-            Ok(r) => r,
-            Err(apology) => apology,
-        };
-        if let Some(url) = response_url
-            && let Err(e) = st.slack.api.respond(&url, render::message(&reply), true).await
-        {
-            tracing::warn!(error = %e, "button answer not sent");
+    deliver_notices(st.slack.clone(), team_id.to_string(), outcome.notices.clone());
+    match (outcome.agenda, caller(st, team_id, user).await) {
+        // An agenda asked for in the DM is posted as a live agenda message.
+        (Some(meeting), Some(actor)) => post_agenda(st, team_id, channel, &actor.person, meeting, &outcome.reply).await,
+        _ => {
+            let Some(token) = st.slack.token_for(team_id).cloned() else {
+                tracing::warn!("cannot answer a DM: no Slack bot token configured");
+                return;
+            };
+            if let Err(e) = st
+                .slack
+                .api
+                .post_message(&token, team_id, channel, render::message(&outcome.reply))
+                .await
+            {
+                tracing::warn!(error = %e, "DM answer not sent");
+            }
         }
-    });
-    StatusCode::OK.into_response()
+    }
+    refresh(st, team_id, &outcome.changed).await;
 }
 
-fn stale() -> Reply {
-    Reply::text("That button is no longer valid. Try the command again.")
-}
-
-fn internal(e: commands::CommandError) -> Reply {
-    tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "button failed");
-    Reply::text("Sorry — something went wrong on our side. Please try again.")
-}
-
-/// Carries out one button click for the verified caller.
-async fn button(
+/// A reply in the thread of a posted agenda becomes a talking point by its
+/// author (if a participant); the bot acknowledges it with a ✅ reaction.
+async fn thread_reply(
     st: &SlackAppState,
     team_id: &str,
-    user_id: &str,
-    action_id: &str,
-    value: &str,
-) -> Result<Reply, Reply> {
+    user: &str,
+    channel: &str,
+    parent: &str,
+    ts: &str,
+    text: &str,
+) {
+    let Ok(Some(posted)) = st.app.db.posted_agenda_at(channel, parent).await else {
+        return;
+    };
+    let text = super::inbound::unescape(text.trim());
+    if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+        return;
+    }
+    let Some(actor) = caller(st, team_id, user).await else {
+        return;
+    };
     let directory = SlackDirectory { slack: &st.slack };
-    let ctx = Ctx {
-        db: &st.app.db,
-        now: st.app.clock.now(),
-        directory: &directory,
-        platform: Platform::Slack,
-        invocation: "/oneonone",
-        line: "",
-    };
-    // A click can only come from a workspace that has used the bot before.
-    let Some(workspace) = ctx
-        .db
-        .workspace_by_external(Platform::Slack, team_id)
-        .await
-        .map_err(|e| internal(e.into()))?
-    else {
-        return Ok(stale());
-    };
-    let person = resolve_actor(&ctx, &workspace, user_id, user_id)
-        .await
-        .map_err(internal)?;
-    let actor = commands::Actor { workspace, person };
-    // Repeated buttons in one block carry a `#N` suffix (Slack wants unique ids).
-    match render::action_name(action_id) {
-        "pick_partner" => {
-            // value: "<series id>:<the original command line>"
-            let Some((sid, line)) = value.split_once(':') else {
-                return Ok(stale());
-            };
-            let Ok(sid) = sid.parse::<i64>() else {
-                return Ok(stale());
-            };
-            let Some(partner) = partner_in(&ctx, &actor, SeriesId(sid)).await.map_err(internal)? else {
-                return Ok(stale());
-            };
-            let (word, rest) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
-            let text = format!("{word} <@{partner}> {rest}");
-            let outcome = run_text(st, team_id, "", user_id, user_id, &text).await?;
-            deliver_notices(st.slack.clone(), team_id.to_string(), outcome.notices);
-            Ok(outcome.reply)
+    let ctx = ctx(st, &directory, "");
+    // Others (not in this 1:1) are ignored, silently: it is their thread too.
+    if !matches!(meeting_of(&ctx, &actor, posted.meeting_id).await, Ok(Some(_))) {
+        return;
+    }
+    match apply_to(
+        &ctx,
+        &actor,
+        ObjectAction::AddPoint(posted.meeting_id, Category::Other, text),
+    )
+    .await
+    {
+        Ok(outcome) if outcome.agenda.is_some() => {
+            if let Some(token) = st.slack.token_for(team_id).cloned() {
+                if let Err(e) = st
+                    .slack
+                    .api
+                    .add_reaction(&token, team_id, channel, ts, "white_check_mark")
+                    .await
+                {
+                    tracing::warn!(error = %e, "thread reply not acknowledged");
+                }
+            }
+            refresh(st, team_id, &outcome.changed).await;
         }
-        "rate" => rate(&ctx, &actor, value).await.map_err(internal),
-        "request_setup" | "request_extra" => answer_request(&ctx, &actor, action_id, value).await.map_err(internal),
-        _ => Ok(stale()),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "thread reply not added"),
     }
 }
 
-async fn rate(ctx: &Ctx<'_>, actor: &commands::Actor, value: &str) -> Result<Reply, commands::CommandError> {
-    let Some((mid, score)) = value.split_once(':') else {
-        return Ok(stale());
+/// Reactions on a posted agenda message: ✅ confirms attendance, ⏭️/❌ asks
+/// to skip (a confirm button before it counts), 🔁 offers rescheduling.
+/// Reactions anywhere else are ignored.
+async fn on_reaction(st: &SlackAppState, team_id: &str, event: &Value) {
+    let (Some(user), Some(name)) = (s(event, &["user"]), s(event, &["reaction"])) else {
+        return;
     };
-    let (Ok(mid), Ok(score)) = (mid.parse::<i64>(), score.parse::<u8>()) else {
-        return Ok(stale());
-    };
-    if !(1..=5).contains(&score) {
-        return Ok(stale());
+    if s(event, &["item", "type"]) != Some("message") {
+        return;
     }
-    let Some(m) = ctx.db.meeting(MeetingId(mid)).await? else {
-        return Ok(stale());
+    let (Some(channel), Some(ts)) = (s(event, &["item", "channel"]), s(event, &["item", "ts"])) else {
+        return;
     };
-    // Re-check: the meeting's 1:1 is in the caller's workspace and the caller is in it.
-    let Some(series) = ctx.db.series(actor.workspace.id, m.series_id).await? else {
-        return Ok(stale());
+    let Ok(Some(posted)) = st.app.db.posted_agenda_at(channel, ts).await else {
+        return;
     };
-    if !series.is_participant(actor.person.id) || m.state != MeetingState::Held {
-        return Ok(stale());
+    let Some(actor) = caller(st, team_id, user).await else {
+        return;
+    };
+    let directory = SlackDirectory { slack: &st.slack };
+    let ctx = ctx(st, &directory, "");
+    let Ok(Some((_, partner, m))) = meeting_of(&ctx, &actor, posted.meeting_id).await else {
+        return;
+    };
+    if !m.state.is_pending() {
+        return;
     }
-    ctx.db
-        .upsert_rating(m.id, actor.person.id, score, None, ctx.now)
-        .await?;
-    Ok(Reply::text(format!(
-        "Thanks — you rated this 1:1 {score}/5. Only averages are ever shown."
-    )))
-}
-
-async fn answer_request(
-    ctx: &Ctx<'_>,
-    actor: &commands::Actor,
-    action_id: &str,
-    value: &str,
-) -> Result<Reply, commands::CommandError> {
-    let Ok(rid) = value.parse::<i64>() else {
-        return Ok(stale());
-    };
-    let Some(req) = ctx.db.request(actor.workspace.id, RequestId(rid)).await? else {
-        return Ok(stale());
-    };
-    if req.to_id != actor.person.id {
-        return Ok(stale());
-    }
-    let Some(from) = ctx.db.person(actor.workspace.id, req.from_id).await? else {
-        return Ok(stale());
-    };
-    let cmd = if action_id == "request_setup" {
-        format!("/oneonone setup <@{}> biweekly on tuesday at 10am", from.external_id)
+    let id = m.id.to_string();
+    let when = crate::commands::format_instant(m.scheduled_at, actor.person.tz());
+    let prompt = if ATTEND.contains(&name) {
+        match apply_to(&ctx, &actor, ObjectAction::ConfirmAttendance(m.id)).await {
+            Ok(outcome) => refresh(st, team_id, &outcome.changed).await,
+            Err(e) => tracing::error!(error = %e, "attendance not recorded"),
+        }
+        return;
+    } else if SKIP.contains(&name) {
+        Reply::text(
+            Text::new()
+                .plain("Skip your 1:1 with ")
+                .bold_user(partner.display_name.clone())
+                .plain(format!(
+                    " on {when}? Open talking points move to the next one and they'll be told."
+                )),
+        )
+        .buttons(vec![
+            Button::new("Skip it", "confirm_skip", id).danger(),
+            Button::new("Keep it", "dismiss", "keep"),
+        ])
+    } else if RESCHEDULE.contains(&name) {
+        Reply::text(
+            Text::new()
+                .plain("Move your 1:1 with ")
+                .bold_user(partner.display_name.clone())
+                .plain(format!(" on {when}?")),
+        )
+        .buttons(vec![
+            Button::new("Reschedule…", "open_reschedule", id).primary(),
+            Button::new("Keep it", "dismiss", "keep"),
+        ])
     } else {
-        format!("/oneonone reschedule <@{}> tomorrow at 2pm", from.external_id)
+        return;
     };
-    Ok(Reply::text(
-        Text::new()
-            .plain("Pick a time that suits you both and type it, for example: ")
-            .code(cmd),
-    ))
-}
-
-/// The partner's platform id in series `sid`, if the caller is a participant.
-async fn partner_in(
-    ctx: &Ctx<'_>,
-    actor: &commands::Actor,
-    sid: SeriesId,
-) -> Result<Option<String>, commands::CommandError> {
-    let Some(series) = ctx.db.series(actor.workspace.id, sid).await? else {
-        return Ok(None);
+    let Some(token) = st.slack.token_for(team_id).cloned() else {
+        return;
     };
-    let Some(pid) = series.partner_of(actor.person.id) else {
-        return Ok(None);
-    };
-    Ok(ctx.db.person(actor.workspace.id, pid).await?.map(|p| p.external_id))
+    if let Err(e) = st
+        .slack
+        .api
+        .post_message(&token, team_id, channel, render::message(&prompt))
+        .await
+    {
+        tracing::warn!(error = %e, "reaction prompt not sent");
+    }
 }

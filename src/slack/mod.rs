@@ -3,10 +3,14 @@
 //! renders the `Reply` as Block Kit, and sends direct messages through the
 //! Web API. It owns no rules of its own.
 
+pub mod catalog;
 pub mod client;
 pub mod events;
 pub mod inbound;
+pub mod interactivity;
+pub mod modals;
 pub mod render;
+pub mod sync;
 pub mod verify;
 
 use crate::clock::Clock;
@@ -66,7 +70,7 @@ pub fn routes(app: AppState, slack: SlackState) -> Router {
     Router::new()
         .route("/slack/commands", post(inbound::slash_command))
         .route("/slack/events", post(events::events))
-        .route("/slack/interactivity", post(events::interactivity))
+        .route("/slack/interactivity", post(interactivity::interactivity))
         .with_state(SlackAppState { app, slack })
 }
 

@@ -21,7 +21,7 @@
 //! the "which 1:1?" picker) get a `#N` suffix, because Slack wants action ids
 //! unique per block; [`action_name`] strips it again on the way in.
 
-use crate::domain::reply::{Block, Button, ButtonStyle, Reply, Span, Text, Visibility};
+use crate::domain::reply::{Block, Button, ButtonStyle, Reply, Select, Span, Text, Visibility};
 use serde_json::{Value, json};
 use slack_morphism::prelude::*;
 use std::collections::HashSet;
@@ -41,6 +41,12 @@ const MAX_BUTTON_VALUE: usize = 2000;
 const MAX_BUTTON_URL: usize = 3000;
 const MAX_ID: usize = 255;
 const MAX_ACTIONS: usize = 25;
+const MAX_OPTIONS: usize = 100;
+const MAX_OPTION_TEXT: usize = 75;
+const MAX_OPTION_VALUE: usize = 150;
+const MAX_PLACEHOLDER: usize = 150;
+const MAX_CONFIRM_TITLE: usize = 100;
+const MAX_CONFIRM_TEXT: usize = 300;
 /// The `text` fallback is only used for notifications and screen readers;
 /// Slack would accept 40,000 characters, but nobody reads that in a banner.
 const MAX_FALLBACK_TEXT: usize = 3000;
@@ -266,7 +272,7 @@ fn fallback_text(reply: &Reply) -> String {
         match b {
             Block::Header(h) => parts.push(escape(h)),
             Block::Section(t) | Block::Context(t) => parts.push(fallback_span_text(t)),
-            Block::Divider => {}
+            Block::Divider | Block::Select(_) => {}
             Block::Actions(bs) => parts.push(
                 bs.iter()
                     .map(|b| format!("[{}]", escape(&b.label)))
@@ -426,6 +432,14 @@ fn actions_blocks(buttons: &[Button]) -> Vec<SlackBlock> {
             if !b.value.is_empty() {
                 el = el.with_value(b.value.clone());
             }
+            if let Some(text) = &b.confirm {
+                el = el.with_confirm(SlackBlockConfirmItem::new(
+                    SlackBlockPlainTextOnly::from(one_line("Are you sure?", MAX_CONFIRM_TITLE)),
+                    SlackBlockText::from(SlackBlockPlainText::new(one_line(text, MAX_CONFIRM_TEXT))),
+                    SlackBlockPlainTextOnly::from("Yes"),
+                    SlackBlockPlainTextOnly::from("Cancel"),
+                ));
+            }
             match b.style {
                 Some(ButtonStyle::Primary) => el = el.with_style(SlackBlockButtonStyle::Primary),
                 Some(ButtonStyle::Danger) => el = el.with_style(SlackBlockButtonStyle::Danger),
@@ -438,6 +452,34 @@ fn actions_blocks(buttons: &[Button]) -> Vec<SlackBlock> {
         }
     }
     blocks
+}
+
+/// A pick-one list as an actions block with one static select: at most 100
+/// options, option text 75 and value 150 characters (longer values are dropped).
+fn select_block(select: &Select) -> Option<SlackBlock> {
+    let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = select
+        .options
+        .iter()
+        .filter(|(_, value)| !value.is_empty() && value.chars().count() <= MAX_OPTION_VALUE)
+        .take(MAX_OPTIONS)
+        .map(|(label, value)| {
+            SlackBlockChoiceItem::new(
+                SlackBlockPlainTextOnly::from(one_line(label, MAX_OPTION_TEXT)),
+                value.clone(),
+            )
+        })
+        .collect();
+    if options.is_empty() || select.action_id.is_empty() || select.action_id.chars().count() > MAX_ID {
+        return None;
+    }
+    let element = SlackBlockStaticSelectElement::new()
+        .with_action_id(SlackActionId::new(select.action_id.clone()))
+        .with_placeholder(SlackBlockPlainTextOnly::from(one_line(
+            &select.placeholder,
+            MAX_PLACEHOLDER,
+        )))
+        .with_options(options);
+    Some(SlackActionsBlock::new(vec![element.into()]).into())
 }
 
 /// Every block of the reply, valid by Slack's limits, at most `max_blocks`.
@@ -464,6 +506,7 @@ fn render_blocks(reply: &Reply, max_blocks: usize) -> Vec<SlackBlock> {
             }
             Block::Divider => blocks.push(SlackDividerBlock::new().into()),
             Block::Actions(buttons) => blocks.extend(actions_blocks(buttons)),
+            Block::Select(select) => blocks.extend(select_block(select)),
         }
     }
     if blocks.len() > max_blocks {

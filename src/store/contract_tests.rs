@@ -386,9 +386,65 @@ contract!(retimed_meetings_keep_their_agenda, |db| {
     db.add_talking_point(m.id, r.id, Category::Other, "kept", t0())
         .await
         .unwrap();
+    let (m2, _) = db
+        .insert_meeting(s.id, t0() + Duration::days(7), t0() + Duration::days(7))
+        .await
+        .unwrap();
     let new_slot = t0() + Duration::days(2);
-    db.retime_meeting(m.id, new_slot).await.unwrap();
+    // Each moves onto the other's old slot: no collision halfway.
+    db.retime_meetings(&[(m.id, t0() + Duration::days(7)), (m2.id, t0())])
+        .await
+        .unwrap();
+    assert_eq!(db.meeting(m2.id).await.unwrap().unwrap().slot, t0());
+    db.retime_meetings(&[(m.id, new_slot)]).await.unwrap();
     let got = db.meeting(m.id).await.unwrap().unwrap();
     assert_eq!((got.slot, got.scheduled_at), (new_slot, new_slot));
     assert_eq!(db.talking_points(m.id).await.unwrap().len(), 1);
 });
+
+contract!(rollover_never_crosses_into_another_1_1, |db| {
+    let Pair { ws, m, r, s } = pair(&db).await;
+    let other = db.upsert_profile(ws.id, &profile("U3", "olga"), t0()).await.unwrap();
+    let s2 = db.create_series(&new_series(ws.id, m.id, other.id)).await.unwrap();
+    let (a, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
+    let (foreign, _) = db.insert_meeting(s2.id, t0(), t0()).await.unwrap();
+    db.add_talking_point(a.id, r.id, Category::Other, "private", t0())
+        .await
+        .unwrap();
+    let res = db
+        .close_meeting(a.id, MeetingState::Held, None, t0(), Some(foreign.id))
+        .await;
+    assert!(matches!(res, Err(StoreError::Conflict(_))));
+    assert_eq!(
+        db.meeting(a.id).await.unwrap().unwrap().state,
+        MeetingState::Upcoming,
+        "rolled back"
+    );
+    assert!(db.talking_points(foreign.id).await.unwrap().is_empty());
+});
+
+contract!(constraint_violations_are_conflicts_not_database_errors, |db| {
+    let Pair { ws, m, s, .. } = pair(&db).await;
+    assert!(matches!(
+        db.create_series(&new_series(ws.id, m.id, m.id)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let (mt, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
+    assert!(matches!(
+        db.upsert_rating(mt.id, m.id, 6, None, t0()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut selfish = s.clone();
+    selfish.report_id = m.id;
+    assert!(matches!(db.update_series(&selfish).await, Err(StoreError::Conflict(_))));
+});
+
+#[tokio::test]
+async fn a_database_that_was_never_migrated_is_not_ready() {
+    let path = std::env::temp_dir().join(format!("oneonone_unmigrated_{}.db", std::process::id()));
+    let db = Db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    assert!(!db.is_migrated().await.unwrap());
+    db.migrate().await.unwrap();
+    assert!(db.is_migrated().await.unwrap());
+    let _ = std::fs::remove_file(path);
+}

@@ -96,7 +96,7 @@ pub struct SeriesStats {
     pub ratings: u32,
 }
 
-fn ts(t: DateTime<Utc>) -> i64 {
+fn ts_of(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
@@ -115,6 +115,15 @@ fn lo_hi(a: PersonId, b: PersonId) -> (i64, i64) {
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// A check constraint said no (a 1:1 with oneself, a rating of 6): the
+/// caller's data was wrong, not the database.
+fn constraint_error(e: sqlx::Error, what: &'static str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_check_violation() || d.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(e),
+    }
 }
 
 impl Db {
@@ -169,23 +178,29 @@ impl Db {
         Ok(())
     }
 
-    /// True when every embedded migration is applied.
+    /// True when every embedded migration is applied. A database that was
+    /// never migrated (no bookkeeping table) is simply not migrated.
     pub async fn is_migrated(&self) -> Result<bool> {
-        let (applied, expected): (Vec<i64>, usize) = match self {
+        const Q: &str = "select version from _sqlx_migrations where success";
+        let (applied, expected): (Result<Vec<i64>, sqlx::Error>, Vec<i64>) = match self {
             Db::Sqlite(p) => (
-                sqlx::query_scalar("select version from _sqlx_migrations where success")
-                    .fetch_all(p)
-                    .await?,
-                SQLITE_MIGRATOR.iter().count(),
+                sqlx::query_scalar(Q).fetch_all(p).await,
+                SQLITE_MIGRATOR.iter().map(|m| m.version).collect(),
             ),
             Db::Postgres(p) => (
-                sqlx::query_scalar("select version from _sqlx_migrations where success")
-                    .fetch_all(p)
-                    .await?,
-                POSTGRES_MIGRATOR.iter().count(),
+                sqlx::query_scalar(Q).fetch_all(p).await,
+                POSTGRES_MIGRATOR.iter().map(|m| m.version).collect(),
             ),
         };
-        Ok(applied.len() >= expected)
+        match applied {
+            Ok(applied) => Ok(expected.iter().all(|v| applied.contains(v))),
+            Err(sqlx::Error::Database(_)) => {
+                // The table is missing; make sure the server itself answers.
+                self.ping().await?;
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn close(&self) {
@@ -247,7 +262,7 @@ impl Db {
             returning *";
         let row: PersonRow = on_db!(self, p => sqlx::query_as(Q)
             .bind(ws.0).bind(profile.external_id.clone()).bind(profile.display_name.clone())
-            .bind(profile.email.clone()).bind(profile.tz.map(|t| t.name().to_string())).bind(ts(now))
+            .bind(profile.email.clone()).bind(profile.tz.map(|t| t.name().to_string())).bind(ts_of(now))
             .fetch_one(p).await)?;
         row.try_into()
     }
@@ -302,12 +317,14 @@ impl Db {
             .bind(new.workspace_id.0).bind(new.manager_id.0).bind(new.report_id.0).bind(lo).bind(hi)
             .bind(encode_cadence(&new.cadence)).bind(minutes(new.time)).bind(new.tz.name().to_string())
             .bind(i64::from(new.duration_minutes)).bind(new.template.clone()).bind(i64::from(new.lead_minutes))
-            .bind(date_text(new.anchor_date)).bind(ts(new.created_at))
+            .bind(date_text(new.anchor_date)).bind(ts_of(new.created_at))
             .fetch_one(p).await);
         match res {
             Ok(row) => row.try_into(),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("these two people already have a 1:1")),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(constraint_error(
+                e,
+                "these two people already have a 1:1, or it would be with oneself",
+            )),
         }
     }
 
@@ -320,7 +337,8 @@ impl Db {
             .bind(s.tz.name().to_string()).bind(i64::from(s.duration_minutes)).bind(s.template.clone())
             .bind(i64::from(s.lead_minutes)).bind(s.state.as_str()).bind(date_text(s.anchor_date))
             .bind(s.id.0).bind(s.workspace_id.0)
-            .execute(p).await.map(|r| r.rows_affected()))?;
+            .execute(p).await.map(|r| r.rows_affected()))
+        .map_err(|e| constraint_error(e, "these two people already have a 1:1, or it would be with oneself"))?;
         Ok(())
     }
 
@@ -367,9 +385,9 @@ impl Db {
         const SELECT: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at
             from meetings where series_id = $1 and slot = $2";
         let created: Option<i64> = on_db!(self, p => sqlx::query_scalar(INSERT)
-            .bind(series.0).bind(ts(slot)).bind(ts(scheduled_at)).fetch_optional(p).await)?;
+            .bind(series.0).bind(ts_of(slot)).bind(ts_of(scheduled_at)).fetch_optional(p).await)?;
         let row: MeetingRow =
-            on_db!(self, p => sqlx::query_as(SELECT).bind(series.0).bind(ts(slot)).fetch_one(p).await)?;
+            on_db!(self, p => sqlx::query_as(SELECT).bind(series.0).bind(ts_of(slot)).fetch_one(p).await)?;
         Ok((row.try_into()?, created.is_some()))
     }
 
@@ -422,6 +440,8 @@ impl Db {
             "update talking_points set meeting_id = $1, position = $2, rollover_count = rollover_count + 1
             where id = $3";
         const LOCK_PG: &str = "select id from meetings where id = $1 for update";
+        const SAME_SERIES: &str = "select b.id from meetings a join meetings b on b.series_id = a.series_id
+            where a.id = $1 and b.id = $2 and b.id <> a.id";
         let reason = reason.map(str::to_string);
         on_db!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -430,13 +450,18 @@ impl Db {
                 sqlx::query(LOCK_PG).bind(to.0).execute(&mut *tx).await?;
             }
             let closed = sqlx::query(CLOSE)
-                .bind(state.as_str()).bind(reason.clone()).bind(ts(at)).bind(meeting.0)
+                .bind(state.as_str()).bind(reason.clone()).bind(ts_of(at)).bind(meeting.0)
                 .execute(&mut *tx).await?;
             if closed.rows_affected() == 0 {
                 return Err(StoreError::Conflict("meeting already closed"));
             }
             let mut rolled = 0u32;
             if let Some(to) = roll_to {
+                // Points only ever move within their own 1:1.
+                let same: Option<i64> = sqlx::query_scalar(SAME_SERIES).bind(meeting.0).bind(to.0).fetch_optional(&mut *tx).await?;
+                if same.is_none() {
+                    return Err(StoreError::Conflict("roll-over target is not in the same 1:1"));
+                }
                 let ids: Vec<i64> = sqlx::query_scalar(OPEN_POINTS).bind(meeting.0).fetch_all(&mut *tx).await?;
                 let mut pos: i64 = sqlx::query_scalar(MAX_POS).bind(to.0).fetch_one(&mut *tx).await?;
                 for id in ids {
@@ -455,25 +480,43 @@ impl Db {
     pub async fn reschedule_meeting(&self, meeting: MeetingId, at: DateTime<Utc>) -> Result<()> {
         const Q: &str = "update meetings set scheduled_at = $1, state = 'rescheduled'
             where id = $2 and state in ('upcoming', 'rescheduled')";
-        let done =
-            on_db!(self, p => sqlx::query(Q).bind(ts(at)).bind(meeting.0).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = on_db!(self, p => sqlx::query(Q).bind(ts_of(at)).bind(meeting.0).execute(p).await.map(|r| r.rows_affected()))?;
         if done == 0 {
             return Err(StoreError::Conflict("meeting already closed"));
         }
         Ok(())
     }
 
-    /// Puts a future upcoming meeting on a new cadence slot (after the
-    /// manager changed the cadence), keeping its agenda. If another meeting
-    /// already holds that slot, the agenda joins it instead.
-    pub async fn retime_meeting(&self, meeting: MeetingId, slot: DateTime<Utc>) -> Result<()> {
-        const Q: &str = "update meetings set slot = $1, scheduled_at = $1 where id = $2 and state = 'upcoming'";
-        match on_db!(self, p => sqlx::query(Q).bind(ts(slot)).bind(meeting.0).execute(p).await.map(|r| r.rows_affected()))
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Ok(()),
-            Err(e) => Err(e.into()),
+    /// Puts future upcoming meetings on new cadence slots (after the manager
+    /// changed the cadence), keeping their agendas, in one transaction. Every
+    /// meeting first parks on a placeholder slot (`-id`, never a real
+    /// instant) so that moving A onto B's old slot cannot collide with B.
+    pub async fn retime_meetings(&self, moves: &[(MeetingId, DateTime<Utc>)]) -> Result<()> {
+        const PARK: &str = "update meetings set slot = -id where id = $1 and state = 'upcoming'";
+        const MOVE: &str = "update meetings set slot = $1, scheduled_at = $1 where id = $2 and state = 'upcoming'";
+        if moves.is_empty() {
+            return Ok(());
         }
+        on_db!(self, p => {
+            let mut tx = p.begin_write().await?;
+            for (id, _) in moves {
+                sqlx::query(PARK).bind(id.0).execute(&mut *tx).await?;
+            }
+            for (id, slot) in moves {
+                match sqlx::query(MOVE).bind(ts_of(*slot)).bind(id.0).execute(&mut *tx).await {
+                    Ok(_) => {}
+                    // A closed meeting already holds that instant: leave this one parked
+                    // rather than fail the whole change; it is never shown as pending
+                    // at a wrong time because its scheduled_at is unchanged.
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(StoreError::Conflict("a meeting already exists at that time"));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     // ------------------------------------------------------------ talking points
@@ -503,7 +546,7 @@ impl Db {
                     .bind(author.0)
                     .bind(text.to_string())
                     .bind(category.as_str())
-                    .bind(ts(now))
+                    .bind(ts_of(now))
                     .fetch_one(p)
                     .await?
             }
@@ -515,7 +558,7 @@ impl Db {
                     .bind(author.0)
                     .bind(text.to_string())
                     .bind(category.as_str())
-                    .bind(ts(now))
+                    .bind(ts_of(now))
                     .fetch_one(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -553,7 +596,7 @@ impl Db {
         const Q: &str = "insert into comments (talking_point_id, author_id, text, created_at) values ($1, $2, $3, $4)
             returning id, talking_point_id, author_id, text, created_at";
         let row: CommentRow = on_db!(self, p => sqlx::query_as(Q)
-            .bind(point.0).bind(author.0).bind(text.to_string()).bind(ts(now)).fetch_one(p).await)?;
+            .bind(point.0).bind(author.0).bind(text.to_string()).bind(ts_of(now)).fetch_one(p).await)?;
         row.try_into()
     }
 
@@ -575,7 +618,7 @@ impl Db {
         const Q: &str = "insert into private_notes (meeting_id, author_id, text, created_at) values ($1, $2, $3, $4)
             returning id, meeting_id, author_id, text, created_at";
         let row: NoteRow = on_db!(self, p => sqlx::query_as(Q)
-            .bind(meeting.0).bind(author.0).bind(text.to_string()).bind(ts(now)).fetch_one(p).await)?;
+            .bind(meeting.0).bind(author.0).bind(text.to_string()).bind(ts_of(now)).fetch_one(p).await)?;
         row.try_into()
     }
 
@@ -606,7 +649,7 @@ impl Db {
             values ($1, $2, $3, $4, $5, $6, 'open', $7) returning *";
         let row: ActionRow = on_db!(self, p => sqlx::query_as(Q)
             .bind(series.0).bind(meeting.0).bind(owner.0).bind(created_by.0).bind(text.to_string())
-            .bind(due.map(date_text)).bind(ts(now)).fetch_one(p).await)?;
+            .bind(due.map(date_text)).bind(ts_of(now)).fetch_one(p).await)?;
         row.try_into()
     }
 
@@ -641,7 +684,7 @@ impl Db {
     pub async fn complete_action_item(&self, id: ActionItemId, now: DateTime<Utc>) -> Result<bool> {
         const Q: &str = "update action_items set state = 'done', completed_at = $1 where id = $2 and state = 'open'";
         let done =
-            on_db!(self, p => sqlx::query(Q).bind(ts(now)).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
+            on_db!(self, p => sqlx::query(Q).bind(ts_of(now)).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(done == 1)
     }
 
@@ -675,7 +718,7 @@ impl Db {
         let items = serde_json::to_string(items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let name = name.trim();
         let res: Result<TemplateRow, sqlx::Error> = on_db!(self, p => sqlx::query_as(Q)
-            .bind(ws.0).bind(name.to_string()).bind(name.to_lowercase()).bind(items.clone()).bind(by.0).bind(ts(now))
+            .bind(ws.0).bind(name.to_string()).bind(name.to_lowercase()).bind(items.clone()).bind(by.0).bind(ts_of(now))
             .fetch_one(p).await);
         match res {
             Ok(row) => row.try_into(),
@@ -705,8 +748,9 @@ impl Db {
             on conflict (meeting_id, person_id) do update set score = excluded.score,
                 comment = coalesce(excluded.comment, ratings.comment), created_at = excluded.created_at";
         on_db!(self, p => sqlx::query(Q)
-            .bind(meeting.0).bind(person.0).bind(i64::from(score)).bind(comment.map(str::to_string)).bind(ts(now))
-            .execute(p).await.map(|r| r.rows_affected()))?;
+            .bind(meeting.0).bind(person.0).bind(i64::from(score)).bind(comment.map(str::to_string)).bind(ts_of(now))
+            .execute(p).await.map(|r| r.rows_affected()))
+        .map_err(|e| constraint_error(e, "a rating is 1 to 5"))?;
         Ok(())
     }
 
@@ -728,7 +772,7 @@ impl Db {
         const Q: &str = "insert into meeting_requests (workspace_id, from_id, to_id, text, created_at)
             values ($1, $2, $3, $4, $5) returning id, workspace_id, from_id, to_id, text, created_at";
         let row: RequestRow = on_db!(self, p => sqlx::query_as(Q)
-            .bind(ws.0).bind(from.0).bind(to.0).bind(text.map(str::to_string)).bind(ts(now)).fetch_one(p).await)?;
+            .bind(ws.0).bind(from.0).bind(to.0).bind(text.map(str::to_string)).bind(ts_of(now)).fetch_one(p).await)?;
         row.try_into()
     }
 
@@ -752,9 +796,9 @@ impl Db {
         const RATINGS: &str = "select count(*), cast(coalesce(sum(r.score), 0) as bigint) from ratings r join meetings m on m.id = r.meeting_id
             where m.series_id = $1 and m.scheduled_at >= $2";
         let (last, held, skipped, open, overdue): (Option<i64>, i64, i64, i64, i64) = on_db!(self, p => sqlx::query_as(MEETINGS)
-            .bind(series.0).bind(ts(since)).bind(date_text(today)).fetch_one(p).await)?;
+            .bind(series.0).bind(ts_of(since)).bind(date_text(today)).fetch_one(p).await)?;
         let (count, sum): (i64, i64) =
-            on_db!(self, p => sqlx::query_as(RATINGS).bind(series.0).bind(ts(since)).fetch_one(p).await)?;
+            on_db!(self, p => sqlx::query_as(RATINGS).bind(series.0).bind(ts_of(since)).fetch_one(p).await)?;
         let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
         Ok(SeriesStats {
             last_held: last.map(from_ts).transpose()?,
@@ -767,6 +811,60 @@ impl Db {
         })
     }
 
+    // ------------------------------------------------------------ posted agendas, attendance
+
+    /// Remembers an agenda message posted to `person` (idempotent per channel+ts).
+    pub async fn record_posted_agenda(
+        &self,
+        meeting: MeetingId,
+        person: PersonId,
+        channel: &str,
+        ts: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        const Q: &str = "insert into posted_agendas (meeting_id, person_id, channel, ts, created_at)
+            values ($1, $2, $3, $4, $5) on conflict (channel, ts) do nothing";
+        on_db!(self, p => sqlx::query(Q)
+            .bind(meeting.0).bind(person.0).bind(channel.to_string()).bind(ts.to_string()).bind(ts_of(now))
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The posted agenda message at `channel`/`ts`, if the bot posted one there.
+    pub async fn posted_agenda_at(&self, channel: &str, ts: &str) -> Result<Option<PostedAgenda>> {
+        const Q: &str =
+            "select id, meeting_id, person_id, channel, ts from posted_agendas where channel = $1 and ts = $2";
+        let row: Option<PostedRow> = on_db!(self, p => sqlx::query_as(Q)
+            .bind(channel.to_string()).bind(ts.to_string()).fetch_optional(p).await)?;
+        Ok(row.map(Into::into))
+    }
+
+    /// Every posted copy of the agendas of `series` newer than `since`: what
+    /// to update after a change.
+    pub async fn posted_agendas_for_series(&self, series: SeriesId, since: DateTime<Utc>) -> Result<Vec<PostedAgenda>> {
+        const Q: &str = "select p.id, p.meeting_id, p.person_id, p.channel, p.ts from posted_agendas p
+            join meetings m on m.id = p.meeting_id
+            where m.series_id = $1 and p.created_at >= $2 order by p.id";
+        let rows: Vec<PostedRow> =
+            on_db!(self, p => sqlx::query_as(Q).bind(series.0).bind(ts_of(since)).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// `true` the first time `person` confirms `meeting`.
+    pub async fn confirm_attendance(&self, meeting: MeetingId, person: PersonId, now: DateTime<Utc>) -> Result<bool> {
+        const Q: &str = "insert into attendance (meeting_id, person_id, confirmed_at) values ($1, $2, $3)
+            on conflict (meeting_id, person_id) do nothing";
+        let done = on_db!(self, p => sqlx::query(Q)
+            .bind(meeting.0).bind(person.0).bind(ts_of(now)).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    pub async fn attendance(&self, meeting: MeetingId) -> Result<Vec<PersonId>> {
+        const Q: &str = "select person_id from attendance where meeting_id = $1 order by confirmed_at, person_id";
+        let ids: Vec<i64> = on_db!(self, p => sqlx::query_scalar(Q).bind(meeting.0).fetch_all(p).await)?;
+        Ok(ids.into_iter().map(PersonId).collect())
+    }
+
     // ------------------------------------------------------------ inbound events
 
     /// Records an inbound event key (Slack `event_id`, or `msg:channel:ts`);
@@ -776,9 +874,9 @@ impl Db {
         const INSERT: &str =
             "insert into processed_events (key, received_at) values ($1, $2) on conflict (key) do nothing";
         const PRUNE: &str = "delete from processed_events where received_at < $1";
-        let done = on_db!(self, p => sqlx::query(INSERT).bind(key.to_string()).bind(ts(now)).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = on_db!(self, p => sqlx::query(INSERT).bind(key.to_string()).bind(ts_of(now)).execute(p).await.map(|r| r.rows_affected()))?;
         if done == 1 && now.timestamp() % 64 == 0 {
-            on_db!(self, p => sqlx::query(PRUNE).bind(ts(now) - 86_400).execute(p).await.map(|r| r.rows_affected()))?;
+            on_db!(self, p => sqlx::query(PRUNE).bind(ts_of(now) - 86_400).execute(p).await.map(|r| r.rows_affected()))?;
         }
         Ok(done == 1)
     }

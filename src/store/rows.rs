@@ -422,3 +422,24 @@ mod tests {
         assert_eq!(decode_cadence("yearly:1"), None);
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PostedRow {
+    id: i64,
+    meeting_id: i64,
+    person_id: i64,
+    channel: String,
+    ts: String,
+}
+
+impl From<PostedRow> for PostedAgenda {
+    fn from(r: PostedRow) -> Self {
+        PostedAgenda {
+            id: PostedAgendaId(r.id),
+            meeting_id: MeetingId(r.meeting_id),
+            person_id: PersonId(r.person_id),
+            channel: r.channel,
+            ts: r.ts,
+        }
+    }
+}

@@ -334,6 +334,15 @@ fn ok_answer(inner: &mut Inner, call: &Call) -> Value {
             json!({"ok": true, "view": view})
         }
         "reactions.add" => json!({"ok": true}),
+        "chat.getPermalink" => json!({
+            "ok": true,
+            "channel": p["channel"],
+            "permalink": format!(
+                "https://fake-workspace.slack.com/archives/{}/p{}",
+                p["channel"].as_str().unwrap_or_default(),
+                p["message_ts"].as_str().unwrap_or_default().replace('.', "")
+            ),
+        }),
         "auth.test" => json!({
             "ok": true,
             "url": "https://fake-workspace.slack.com/",

@@ -1,0 +1,155 @@
+//! Keeping what people see in Slack in step with the data: after any change
+//! to a 1:1, every posted copy of its agendas is updated in place
+//! (`chat.update`) and both participants' App Home is republished. Runs after
+//! the request was answered; failures are logged and never undo the change.
+
+use super::{SlackAppState, SlackDirectory, render};
+use crate::commands::objects::agenda_view;
+use crate::commands::{self, Actor, Ctx};
+use crate::domain::command::Command;
+use crate::domain::model::{MeetingId, Person, Platform, SeriesId, Workspace};
+use crate::domain::reply::{Button, Reply};
+use chrono::Duration;
+
+/// Posted agendas older than this are left alone: nobody scrolls back to them.
+const REFRESH_WINDOW_DAYS: i64 = 21;
+
+pub(crate) fn ctx<'a>(st: &'a SlackAppState, directory: &'a SlackDirectory<'a>, line: &'a str) -> Ctx<'a> {
+    Ctx {
+        db: &st.app.db,
+        now: st.app.clock.now(),
+        directory,
+        platform: Platform::Slack,
+        invocation: "/oneonone",
+        line,
+    }
+}
+
+/// Refreshes every posted agenda and home view touched by changes to `changed`.
+pub async fn refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) {
+    if changed.is_empty() {
+        return;
+    }
+    if let Err(e) = try_refresh(st, team_id, changed).await {
+        tracing::warn!(error = %e, "refresh after a change failed");
+    }
+}
+
+async fn try_refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) -> anyhow::Result<()> {
+    let Some(token) = st.slack.token_for(team_id).cloned() else {
+        return Ok(());
+    };
+    let directory = SlackDirectory { slack: &st.slack };
+    let ctx = ctx(st, &directory, "");
+    let Some(ws) = ctx.db.workspace_by_external(Platform::Slack, team_id).await? else {
+        return Ok(());
+    };
+    let mut homes: Vec<Person> = Vec::new();
+    for sid in changed {
+        let Some(series) = ctx.db.series(ws.id, *sid).await? else {
+            continue;
+        };
+        let since = ctx.now - Duration::days(REFRESH_WINDOW_DAYS);
+        for posted in ctx.db.posted_agendas_for_series(series.id, since).await? {
+            let Some(person) = ctx.db.person(ws.id, posted.person_id).await? else {
+                continue;
+            };
+            let actor = Actor {
+                workspace: ws.clone(),
+                person,
+            };
+            let Some(reply) = agenda_view(&ctx, &actor, posted.meeting_id).await? else {
+                continue;
+            };
+            if let Err(e) = st
+                .slack
+                .api
+                .update_message(&token, team_id, &posted.channel, &posted.ts, render::message(&reply))
+                .await
+            {
+                tracing::warn!(error = %e, meeting.id = %posted.meeting_id, "posted agenda not updated");
+            }
+        }
+        for pid in [series.manager_id, series.report_id] {
+            if let Some(p) = ctx.db.person(ws.id, pid).await? {
+                if !homes.iter().any(|h| h.id == p.id) {
+                    homes.push(p);
+                }
+            }
+        }
+    }
+    for person in homes {
+        publish_home(st, &ws, person).await;
+    }
+    Ok(())
+}
+
+/// The App Home of `person`: their 1:1s, open action items and a set-up button.
+pub async fn publish_home(st: &SlackAppState, ws: &Workspace, person: Person) {
+    let Some(token) = st.slack.token_for(&ws.external_id).cloned() else {
+        return;
+    };
+    let directory = SlackDirectory { slack: &st.slack };
+    let ctx = ctx(st, &directory, "");
+    let user = person.external_id.clone();
+    let actor = Actor {
+        workspace: ws.clone(),
+        person,
+    };
+    let reply = match commands::apply(&ctx, &actor, Command::Home).await {
+        Ok(o) => home_view(o.reply),
+        Err(e) => {
+            tracing::warn!(error = %e, "home view not built");
+            return;
+        }
+    };
+    if let Err(e) = st
+        .slack
+        .api
+        .publish_home(&token, &ws.external_id, &user, render::home_blocks(&reply))
+        .await
+    {
+        tracing::warn!(error = %e, "App Home not published");
+    }
+}
+
+/// The home reply plus the buttons that only make sense on the Home tab.
+fn home_view(reply: Reply) -> Reply {
+    reply.divider().buttons(vec![
+        Button::new("Set up a 1:1", "open_setup", "home").primary(),
+        Button::new("Help", "show_help", "home"),
+    ])
+}
+
+/// Posts `reply` (the agenda of `meeting`) to `person` in `channel` and
+/// remembers it, so reactions, thread replies and later updates find it.
+pub async fn post_agenda(
+    st: &SlackAppState,
+    team_id: &str,
+    channel: &str,
+    person: &Person,
+    meeting: MeetingId,
+    reply: &Reply,
+) {
+    let Some(token) = st.slack.token_for(team_id).cloned() else {
+        return;
+    };
+    match st
+        .slack
+        .api
+        .post_message(&token, team_id, channel, render::message(reply))
+        .await
+    {
+        Ok(ts) => {
+            if let Err(e) = st
+                .app
+                .db
+                .record_posted_agenda(meeting, person.id, channel, &ts, st.app.clock.now())
+                .await
+            {
+                tracing::warn!(error = %e, "posted agenda not recorded");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "agenda not posted"),
+    }
+}
