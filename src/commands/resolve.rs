@@ -344,19 +344,27 @@ pub(crate) async fn next_meeting(ctx: &Ctx<'_>, s: &Series) -> Res<Meeting> {
     if let Some(m) = pending.into_iter().find(|m| end_of(s, m) > ctx.now) {
         return Ok(m);
     }
-    let after = ctx.now - Duration::minutes(i64::from(s.duration_minutes));
-    let after = match ctx.db.last_meeting_by_slot(s.id).await? {
-        Some(last) if last.slot > after => last.slot,
-        _ => after,
-    };
-    next_slot(ctx, s, after).await
+    first_pending_slot(ctx, s, ctx.now - Duration::minutes(i64::from(s.duration_minutes))).await
 }
 
-async fn next_slot(ctx: &Ctx<'_>, s: &Series, after: DateTime<Utc>) -> Res<Meeting> {
-    match schedule::next_occurrence(&s.cadence, s.time, s.tz, s.anchor_date, after) {
-        Some(slot) => materialize(ctx, s, slot).await,
-        None => oops("This 1:1's cadence has no future dates. The manager can fix it with `setup`."),
+/// The first cadence slot after `after` whose meeting is still pending,
+/// materializing it. Slots whose meeting was already held or skipped are
+/// stepped over. Walking the slots (rather than starting after the latest
+/// known one) keeps two concurrent requests from ever skipping a slot that
+/// the other one is creating at that moment.
+async fn first_pending_slot(ctx: &Ctx<'_>, s: &Series, mut after: DateTime<Utc>) -> Res<Meeting> {
+    // Bounded: a year of weekly meetings all closed ahead of time is absurd.
+    for _ in 0..60 {
+        let Some(slot) = schedule::next_occurrence(&s.cadence, s.time, s.tz, s.anchor_date, after) else {
+            return oops("This 1:1's cadence has no future dates. The manager can fix it with `setup`.");
+        };
+        let m = materialize(ctx, s, slot).await?;
+        if m.state.is_pending() {
+            return Ok(m);
+        }
+        after = slot;
     }
+    oops("I couldn't find the next meeting of this 1:1. The manager can fix it with `setup`.")
 }
 
 /// The meeting after `m`: where open points of `m` roll over to.
@@ -368,13 +376,13 @@ pub(crate) async fn meeting_after(ctx: &Ctx<'_>, s: &Series, m: &Meeting) -> Res
     {
         return Ok(next);
     }
-    let mut after = if m.slot > ctx.now { m.slot } else { ctx.now };
-    if let Some(last) = ctx.db.last_meeting_by_slot(s.id).await?
-        && last.slot > after
-    {
-        after = last.slot;
+    let after = if m.slot > ctx.now { m.slot } else { ctx.now };
+    let next = first_pending_slot(ctx, s, after).await?;
+    if next.id == m.id {
+        // `m` itself is the next slot after `after` (it was moved earlier): go past it.
+        return first_pending_slot(ctx, s, m.slot.max(after)).await;
     }
-    next_slot(ctx, s, after).await
+    Ok(next)
 }
 
 /// The meeting `held` refers to: the latest one that has started and is still
@@ -388,10 +396,12 @@ pub(crate) async fn current_or_latest(ctx: &Ctx<'_>, s: &Series) -> Res<Option<M
     {
         return Ok(Some(m.clone()));
     }
-    // The latest cadence slot at or before now that was never materialized.
-    let base = match ctx.db.last_meeting_by_slot(s.id).await? {
-        Some(last) => last.slot,
-        None => s.created_at - Duration::seconds(1),
+    // The latest cadence slot at or before now that was never materialized,
+    // counting from the last meeting that was closed (a later, future slot
+    // may already exist: someone added a point for next week).
+    let base = match ctx.db.closed_meetings(s.id, 1).await?.into_iter().next() {
+        Some(last) if last.slot <= ctx.now => last.slot,
+        _ => s.created_at - Duration::seconds(1),
     };
     let mut latest = None;
     let mut cursor = base;

@@ -44,6 +44,10 @@ pub async fn slash_command(State(st): State<SlackAppState>, VerifiedSlackBody { 
     {
         Ok(outcome) => {
             deliver_notices(st.slack.clone(), cmd.team_id.clone(), outcome.notices);
+            if !outcome.changed.is_empty() {
+                let (st, team, changed) = (st.clone(), cmd.team_id.clone(), outcome.changed.clone());
+                tokio::spawn(async move { super::sync::refresh(&st, &team, &changed).await });
+            }
             Json(render::command_response(&outcome.reply)).into_response()
         }
         Err(reply) => Json(render::command_response(&reply)).into_response(),

@@ -52,6 +52,9 @@ pub struct Answer {
 impl TestApp {
     /// `None` when the PostgreSQL half is skipped (no ONEONONE_TEST_POSTGRES_URL).
     pub async fn spawn(engine: Engine) -> Option<TestApp> {
+        if std::env::var_os("ONEONONE_TEST_LOG").is_some() {
+            oneonone::telemetry::init(LogFormat::Text);
+        }
         let db = match engine {
             Engine::Sqlite => testing::fresh_sqlite().await,
             Engine::Postgres => testing::fresh_postgres().await?,
