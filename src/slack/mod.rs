@@ -6,6 +6,7 @@
 pub mod client;
 pub mod events;
 pub mod inbound;
+pub mod modals;
 pub mod render;
 pub mod verify;
 
