@@ -237,7 +237,13 @@ async fn answer(
                 .into_iter()
                 .map(|t| t.name)
                 .collect();
-            open(st, team_id, trigger_id, modals::setup_modal(actor.person.tz(), &names)).await
+            open(
+                st,
+                team_id,
+                trigger_id,
+                modals::setup_modal(None, actor.person.tz(), &names),
+            )
+            .await
         }
         Click::PickPartner(sid, line) => {
             // The original line, re-run for the chosen 1:1 (only the caller's own).
@@ -277,7 +283,8 @@ async fn answer(
                     .into_iter()
                     .map(|t| t.name)
                     .collect();
-                return open(st, team_id, trigger_id, modals::setup_modal(actor.person.tz(), &names)).await;
+                let view = modals::setup_modal(Some(&from.external_id), actor.person.tz(), &names);
+                return open(st, team_id, trigger_id, view).await;
             }
             Ok(Some(
                 Reply::text(
@@ -398,34 +405,47 @@ fn to_action(sub: Submission) -> ObjectAction {
         } => ObjectAction::AddAction(meeting, text, owner, due),
         Submission::Note { meeting, text } => ObjectAction::AddNote(meeting, text),
         Submission::Reschedule { meeting, date, time } => ObjectAction::Reschedule(meeting, date, time),
-        Submission::AddToAgenda { series, category, text } => ObjectAction::AddPointToSeries(series, category, text),
+        Submission::AddToAgenda {
+            series, category, text, ..
+        } => ObjectAction::AddPointToSeries(series, category, text),
         Submission::RateComment {
             meeting,
             score,
             comment,
-        } => ObjectAction::Rate(meeting, score, Some(comment)),
+        } => ObjectAction::Rate(meeting, score, comment),
         // Set-up is a command, handled before; keep the compiler honest.
         Submission::Setup { .. } => ObjectAction::ShowAgenda(MeetingId(0)),
     }
 }
 
-/// The block a general problem with a submission is shown under.
+/// The block a general problem with a submission is shown under: the field
+/// the person most likely has to change.
 fn submission_main_block(sub: &Submission) -> &'static str {
-    modals::main_block_of(sub)
+    match sub {
+        Submission::Reschedule { .. } => modals::field::DATE,
+        Submission::Setup { .. } => modals::field::REPORT,
+        Submission::AddToAgenda { .. } => modals::field::SERIES,
+        Submission::AddAction { .. } => modals::field::OWNER,
+        Submission::RateComment { .. } => modals::field::COMMENT,
+        _ => modals::field::TEXT,
+    }
 }
 
 /// The message shortcut: a modal to put someone's message on one of the
 /// caller's 1:1 agendas, prefilled with its text and a link to it.
 async fn shortcut(st: SlackAppState, team_id: String, user_id: String, p: Value) {
     let trigger_id = s(&p, &["trigger_id"]).unwrap_or_default().to_string();
-    let text = s(&p, &["message", "text"])
-        .map(super::inbound::unescape)
-        .unwrap_or_default();
+    // The modal decodes Slack's escapes itself.
+    let raw_text = s(&p, &["message", "text"]).unwrap_or_default().to_string();
     let channel = s(&p, &["channel", "id"]).unwrap_or_default().to_string();
     let ts = s(&p, &["message", "ts"])
         .or_else(|| s(&p, &["message_ts"]))
         .unwrap_or_default()
         .to_string();
+    let source = (!channel.is_empty() && !ts.is_empty()).then(|| modals::MessageRef {
+        channel: channel.clone(),
+        ts: ts.clone(),
+    });
     let result = async {
         let Some(actor) = caller(&st, &team_id, &user_id).await? else {
             return Ok(None);
@@ -483,7 +503,7 @@ async fn shortcut(st: SlackAppState, team_id: String, user_id: String, p: Value)
             &token,
             &team_id,
             &trigger_id,
-            modals::add_to_agenda_modal(&choices, &text, permalink.as_deref()),
+            modals::add_to_agenda_modal(&choices, &raw_text, permalink.as_deref(), source.as_ref()),
         )
         .await
     {

@@ -958,7 +958,10 @@ fn value_of(blocks: &serde_json::Value, action_id: &str) -> Option<String> {
             serde_json::Value::Object(o) => {
                 if o.get("action_id").and_then(|a| a.as_str()) == Some(id) {
                     let val = o.get("value").and_then(|x| x.as_str()).or_else(|| {
-                        o.get("options").and_then(|os| os.get(0)).and_then(|op| op.get("value")).and_then(|x| x.as_str())
+                        o.get("options")
+                            .and_then(|os| os.get(0))
+                            .and_then(|op| op.get("value"))
+                            .and_then(|x| x.as_str())
                     });
                     if found.is_none() {
                         *found = val.map(str::to_string);
@@ -977,7 +980,11 @@ fn value_of(blocks: &serde_json::Value, action_id: &str) -> Option<String> {
 async fn click(app: &TestApp, user: &str, action: serde_json::Value, container: serde_json::Value, hook: &str) {
     let url = app.slack.response_url(hook);
     let res = app
-        .post_signed("/slack/interactivity", "application/x-www-form-urlencoded", &interaction(user, action, container, &url))
+        .post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            &interaction(user, action, container, &url),
+        )
         .await;
     assert_eq!(res.status().as_u16(), 200);
 }
@@ -1006,7 +1013,11 @@ async fn post_agenda_in_dm(app: &TestApp, user: &str) -> String {
         let pending = app.db.pending_meetings(m[0].id).await.unwrap();
         let since = app.clock.now() - chrono::Duration::days(30);
         let posted = app.db.posted_agendas_for_series(m[0].id, since).await.unwrap();
-        if let Some(p) = posted.iter().rev().find(|x| x.person_id == p.id && pending.iter().any(|m| m.id == x.meeting_id)) {
+        if let Some(p) = posted
+            .iter()
+            .rev()
+            .find(|x| x.person_id == p.id && pending.iter().any(|m| m.id == x.meeting_id))
+        {
             return p.ts.clone();
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -1019,22 +1030,38 @@ both_engines!(the_agenda_has_controls_for_every_action_of_spec_section_6, |app| 
     app.ok(REPORT, "add first topic").await;
     app.ok(MANAGER, "action Do the thing").await;
     let a = app.command(REPORT, "agenda").await;
-    for id in ["tp_discussed", "ai_complete", "open_add_point", "open_add_action", "open_note", "meeting_held", "meeting_skip", "open_reschedule"] {
-        assert!(value_of(&a.json["blocks"], id).is_some(), "missing {id}: {}", a.json["blocks"]);
+    for id in [
+        "tp_discussed",
+        "ai_complete",
+        "open_add_point",
+        "open_add_action",
+        "open_note",
+        "meeting_held",
+        "meeting_skip",
+        "open_reschedule",
+    ] {
+        assert!(
+            value_of(&a.json["blocks"], id).is_some(),
+            "missing {id}: {}",
+            a.json["blocks"]
+        );
     }
 });
 
-both_engines!(marking_a_point_discussed_from_an_ephemeral_agenda_replaces_it_in_place, |app| {
-    app.with_pair().await;
-    app.ok(REPORT, "add discuss me").await;
-    let a = app.command(REPORT, "agenda").await;
-    let tp = value_of(&a.json["blocks"], "tp_discussed").unwrap();
-    click(app, REPORT, select("tp_discussed", &tp), ephemeral(), "e1").await;
-    let calls = app.slack.wait_for("response_url", 1).await;
-    assert_eq!(calls[0].body["replace_original"], true);
-    assert!(calls[0].body.to_string().contains("✓ discuss me"), "{}", calls[0].body);
-    assert!(app.ok(MANAGER, "agenda").await.contains("✓ discuss me"));
-});
+both_engines!(
+    marking_a_point_discussed_from_an_ephemeral_agenda_replaces_it_in_place,
+    |app| {
+        app.with_pair().await;
+        app.ok(REPORT, "add discuss me").await;
+        let a = app.command(REPORT, "agenda").await;
+        let tp = value_of(&a.json["blocks"], "tp_discussed").unwrap();
+        click(app, REPORT, select("tp_discussed", &tp), ephemeral(), "e1").await;
+        let calls = app.slack.wait_for("response_url", 1).await;
+        assert_eq!(calls[0].body["replace_original"], true);
+        assert!(calls[0].body.to_string().contains("✓ discuss me"), "{}", calls[0].body);
+        assert!(app.ok(MANAGER, "agenda").await.contains("✓ discuss me"));
+    }
+);
 
 both_engines!(forged_ids_in_buttons_and_selects_change_nothing, |app| {
     app.with_pair().await;
@@ -1063,95 +1090,149 @@ both_engines!(forged_ids_in_buttons_and_selects_change_nothing, |app| {
     for c in &calls {
         assert!(c.body.to_string().contains("no longer valid"), "{}", c.body);
     }
-    assert!(app.slack.calls_to("views.open").is_empty(), "no modal for a forged meeting");
+    assert!(
+        app.slack.calls_to("views.open").is_empty(),
+        "no modal for a forged meeting"
+    );
     assert_eq!(fingerprint(app).await, before);
     assert!(app.ok(REPORT2, "agenda").await.contains("sams secret"));
 });
 
-both_engines!(a_dm_agenda_is_posted_recorded_and_updated_in_place_after_any_change, |app| {
-    app.with_pair().await;
-    app.slack.wait_for("chat.postMessage", 1).await;
-    let ts = post_agenda_in_dm(app, REPORT).await;
-    // A change from a slash command updates the posted copy.
-    app.ok(MANAGER, "add budget review").await;
-    let updates = app.slack.wait_for("chat.update", 1).await;
-    let u = updates.last().unwrap();
-    assert_eq!(u.body["ts"], ts.as_str());
-    assert!(u.body.to_string().contains("budget review"), "{}", u.body);
-    // Both participants' App Home is republished after the change.
-    let homes = app.slack.wait_for("views.publish", 2).await;
-    let users: Vec<String> = homes.iter().map(|c| c.body["user_id"].as_str().unwrap_or_default().to_string()).collect();
-    assert!(users.contains(&MANAGER.to_string()) && users.contains(&REPORT.to_string()), "{users:?}");
-});
+both_engines!(
+    a_dm_agenda_is_posted_recorded_and_updated_in_place_after_any_change,
+    |app| {
+        app.with_pair().await;
+        app.slack.wait_for("chat.postMessage", 1).await;
+        let ts = post_agenda_in_dm(app, REPORT).await;
+        // A change from a slash command updates the posted copy.
+        app.ok(MANAGER, "add budget review").await;
+        let updates = app.slack.wait_for("chat.update", 1).await;
+        let u = updates.last().unwrap();
+        assert_eq!(u.body["ts"], ts.as_str());
+        assert!(u.body.to_string().contains("budget review"), "{}", u.body);
+        // Both participants' App Home is republished after the change.
+        let homes = app.slack.wait_for("views.publish", 2).await;
+        let users: Vec<String> = homes
+            .iter()
+            .map(|c| c.body["user_id"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert!(
+            users.contains(&MANAGER.to_string()) && users.contains(&REPORT.to_string()),
+            "{users:?}"
+        );
+    }
+);
 
-both_engines!(held_from_the_agenda_button_closes_that_meeting_and_asks_for_ratings, |app| {
-    app.with_pair().await;
-    app.ok(REPORT, "add roll me").await;
-    let a = app.command(REPORT, "agenda").await;
-    let meeting = value_of(&a.json["blocks"], "meeting_held").unwrap();
-    app.clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 9, 45, 0).unwrap());
-    click(app, REPORT, button("meeting_held", &meeting), ephemeral(), "h1").await;
-    let calls = app.slack.wait_for("response_url", 1).await;
-    assert!(calls[0].body.to_string().contains("held") && calls[0].body.to_string().contains("rate"), "{}", calls[0].body);
-    assert_eq!(points_of_next(app).await, vec!["roll me"]);
-    // Twice is refused, nothing changes.
-    click(app, REPORT, button("meeting_held", &meeting), ephemeral(), "h2").await;
-    let calls = app.slack.wait_for("response_url", 2).await;
-    assert!(calls[1].body.to_string().contains("already"), "{}", calls[1].body);
-});
+both_engines!(
+    held_from_the_agenda_button_closes_that_meeting_and_asks_for_ratings,
+    |app| {
+        app.with_pair().await;
+        app.ok(REPORT, "add roll me").await;
+        let a = app.command(REPORT, "agenda").await;
+        let meeting = value_of(&a.json["blocks"], "meeting_held").unwrap();
+        app.clock
+            .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 9, 45, 0).unwrap());
+        click(app, REPORT, button("meeting_held", &meeting), ephemeral(), "h1").await;
+        let calls = app.slack.wait_for("response_url", 1).await;
+        assert!(
+            calls[0].body.to_string().contains("held") && calls[0].body.to_string().contains("rate"),
+            "{}",
+            calls[0].body
+        );
+        assert_eq!(points_of_next(app).await, vec!["roll me"]);
+        // Twice is refused, nothing changes.
+        click(app, REPORT, button("meeting_held", &meeting), ephemeral(), "h2").await;
+        let calls = app.slack.wait_for("response_url", 2).await;
+        assert!(calls[1].body.to_string().contains("already"), "{}", calls[1].body);
+    }
+);
 
-both_engines!(reactions_on_a_posted_agenda_confirm_ask_to_skip_or_offer_rescheduling, |app| {
-    app.with_pair().await;
-    app.slack.wait_for("chat.postMessage", 1).await;
-    let ts = post_agenda_in_dm(app, REPORT).await;
-    let fixture = read_fixture("slack/event_reaction_added.json");
-    let react = |name: &str, n: usize| {
-        fixture
-            .replace("\"white_check_mark\"", &format!("\"{name}\""))
-            .replace("Ev0REACTION1", &format!("EvReact{n}"))
-            .replace("1764316800.000100", &ts)
-    };
-    let posts_before = app.slack.calls_to("chat.postMessage").len();
-    app.post_signed("/slack/events", "application/json", &react("white_check_mark", 1)).await;
-    let updates = app.slack.wait_for("chat.update", 1).await;
-    assert!(updates.last().unwrap().body.to_string().contains("will be there"), "{}", updates.last().unwrap().body);
-    app.post_signed("/slack/events", "application/json", &react("x", 2)).await;
-    let posts = app.slack.wait_for("chat.postMessage", posts_before + 1).await;
-    assert!(posts.last().unwrap().body.to_string().contains("confirm_skip"), "a confirm button, not a skip");
-    assert!(points_of_next(app).await.is_empty());
-    let ws = team(app).await;
-    let r = app.db.person_by_external(ws.id, REPORT).await.unwrap().unwrap();
-    let s = &app.db.series_for_person(ws.id, r.id, false).await.unwrap()[0];
-    assert!(app.db.closed_meetings(s.id, 5).await.unwrap().is_empty(), "not skipped before the confirm");
-    app.post_signed("/slack/events", "application/json", &react("repeat", 3)).await;
-    let posts = app.slack.wait_for("chat.postMessage", posts_before + 2).await;
-    assert!(posts.last().unwrap().body.to_string().contains("open_reschedule"));
-    // A reaction on any other message is ignored.
-    let n = app.slack.calls().len();
-    app.post_signed("/slack/events", "application/json", &react("x", 4).replace(&ts, "1111111111.000001")).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(app.slack.calls().len(), n);
-});
+both_engines!(
+    reactions_on_a_posted_agenda_confirm_ask_to_skip_or_offer_rescheduling,
+    |app| {
+        app.with_pair().await;
+        app.slack.wait_for("chat.postMessage", 1).await;
+        let ts = post_agenda_in_dm(app, REPORT).await;
+        let fixture = read_fixture("slack/event_reaction_added.json");
+        let react = |name: &str, n: usize| {
+            fixture
+                .replace("\"white_check_mark\"", &format!("\"{name}\""))
+                .replace("Ev0REACTION1", &format!("EvReact{n}"))
+                .replace("1764316800.000100", &ts)
+        };
+        let posts_before = app.slack.calls_to("chat.postMessage").len();
+        app.post_signed("/slack/events", "application/json", &react("white_check_mark", 1))
+            .await;
+        let updates = app.slack.wait_for("chat.update", 1).await;
+        assert!(
+            updates.last().unwrap().body.to_string().contains("will be there"),
+            "{}",
+            updates.last().unwrap().body
+        );
+        app.post_signed("/slack/events", "application/json", &react("x", 2))
+            .await;
+        let posts = app.slack.wait_for("chat.postMessage", posts_before + 1).await;
+        assert!(
+            posts.last().unwrap().body.to_string().contains("confirm_skip"),
+            "a confirm button, not a skip"
+        );
+        assert!(points_of_next(app).await.is_empty());
+        let ws = team(app).await;
+        let r = app.db.person_by_external(ws.id, REPORT).await.unwrap().unwrap();
+        let s = &app.db.series_for_person(ws.id, r.id, false).await.unwrap()[0];
+        assert!(
+            app.db.closed_meetings(s.id, 5).await.unwrap().is_empty(),
+            "not skipped before the confirm"
+        );
+        app.post_signed("/slack/events", "application/json", &react("repeat", 3))
+            .await;
+        let posts = app.slack.wait_for("chat.postMessage", posts_before + 2).await;
+        assert!(posts.last().unwrap().body.to_string().contains("open_reschedule"));
+        // A reaction on any other message is ignored.
+        let n = app.slack.calls().len();
+        app.post_signed(
+            "/slack/events",
+            "application/json",
+            &react("x", 4).replace(&ts, "1111111111.000001"),
+        )
+        .await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(app.slack.calls().len(), n);
+    }
+);
 
 both_engines!(thread_replies_on_a_posted_agenda_become_points_by_their_author, |app| {
     app.with_pair().await;
     app.slack.wait_for("chat.postMessage", 1).await;
     let ts = post_agenda_in_dm(app, REPORT).await;
     let fixture = read_fixture("slack/event_message_thread_reply.json");
-    let thread_ts = fixture.split("\"thread_ts\": \"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let thread_ts = fixture
+        .split("\"thread_ts\": \"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     let body = fixture.replace(&thread_ts, &ts);
     let res = app.post_signed("/slack/events", "application/json", &body).await;
     assert_eq!(res.status().as_u16(), 200);
     let reactions = app.slack.wait_for("reactions.add", 1).await;
     assert_eq!(reactions[0].body["name"], "white_check_mark");
     let text: serde_json::Value = serde_json::from_str(&fixture).unwrap();
-    assert_eq!(points_of_next(app).await, vec![text["event"]["text"].as_str().unwrap().to_string()]);
+    assert_eq!(
+        points_of_next(app).await,
+        vec![text["event"]["text"].as_str().unwrap().to_string()]
+    );
     // Slack's retry of the same event does not add it twice.
     app.post_signed("/slack/events", "application/json", &body).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(points_of_next(app).await.len(), 1);
     // Someone outside the 1:1 replying in that thread is ignored.
-    let other = body.replace(REPORT, OTHER).replace("Ev0THREAD001", "EvOther").replace("1764316950.000400", "1764316999.000400");
+    let other = body
+        .replace(REPORT, OTHER)
+        .replace("Ev0THREAD001", "EvOther")
+        .replace("1764316950.000400", "1764316999.000400");
     app.post_signed("/slack/events", "application/json", &other).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(points_of_next(app).await.len(), 1);
