@@ -46,14 +46,16 @@ pub(crate) async fn home(ctx: &Ctx<'_>, actor: &Actor) -> Res<Outcome> {
             t = t.bold_user(p.display_name.clone()).plain(format!(" ({role})"));
             match s.state {
                 SeriesState::Active => {
-                    let m = next_meeting(ctx, s).await?;
-                    let n = ctx.db.talking_points(m.id).await?.len();
-                    t = t.plain(format!(
-                        " — next {} · {} talking point{}",
-                        format_instant(m.scheduled_at, tz),
-                        n,
-                        if n == 1 { "" } else { "s" }
-                    ));
+                    // Read-only: the overview never creates meetings (it is
+                    // rendered in the background after changes).
+                    if let Some((at, n)) = peek_next(ctx, s).await? {
+                        t = t.plain(format!(
+                            " — next {} · {} talking point{}",
+                            format_instant(at, tz),
+                            n,
+                            if n == 1 { "" } else { "s" }
+                        ));
+                    }
                 }
                 SeriesState::Paused => t = t.plain(" — paused"),
                 SeriesState::Ended => {}
@@ -79,6 +81,37 @@ pub(crate) async fn home(ctx: &Ctx<'_>, actor: &Actor) -> Res<Outcome> {
         ));
     }
     Ok(reply.into())
+}
+
+/// When the next meeting of `s` is and how many points it has, without
+/// materializing it.
+async fn peek_next(
+    ctx: &Ctx<'_>,
+    s: &crate::domain::model::Series,
+) -> Res<Option<(chrono::DateTime<chrono::Utc>, usize)>> {
+    let ends = |at: chrono::DateTime<chrono::Utc>| at + chrono::Duration::minutes(i64::from(s.duration_minutes));
+    if let Some(m) = ctx
+        .db
+        .pending_meetings(s.id)
+        .await?
+        .into_iter()
+        .find(|m| ends(m.scheduled_at) > ctx.now)
+    {
+        return Ok(Some((m.scheduled_at, ctx.db.talking_points(m.id).await?.len())));
+    }
+    let after = ctx.now - chrono::Duration::minutes(i64::from(s.duration_minutes));
+    let closed: Vec<_> = ctx
+        .db
+        .closed_meetings(s.id, 60)
+        .await?
+        .into_iter()
+        .map(|m| m.slot)
+        .collect();
+    let upcoming = crate::domain::schedule::next_occurrences(&s.cadence, s.time, s.tz, s.anchor_date, after, 61);
+    Ok(upcoming
+        .into_iter()
+        .find(|slot| !closed.contains(slot))
+        .map(|slot| (slot, 0)))
 }
 
 pub(crate) async fn actions(ctx: &Ctx<'_>, actor: &Actor) -> Res<Outcome> {

@@ -1248,3 +1248,231 @@ both_engines!(the_add_buttons_open_modals_with_the_trigger_id, |app| {
     let opened = app.slack.wait_for("views.open", 4).await;
     assert!(opened.iter().all(|c| c.body["trigger_id"] == "12345.98765.abcd"));
 });
+
+// ---------------------------------------------------------------- interactivity: modals and the shortcut
+
+/// A `view_submission` in Slack's shape for the view the bot opened (its
+/// blocks, callback id and metadata), with the person's input `values`.
+fn submission(user: &str, opened: &serde_json::Value, values: serde_json::Value) -> String {
+    let view = &opened["view"];
+    let payload = serde_json::json!({
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": user, "username": user, "team_id": TEAM},
+        "api_app_id": "A0APPID001",
+        "trigger_id": "1.2.3",
+        "view": {
+            "id": "V0000000001", "team_id": TEAM, "type": "modal", "hash": "1.h",
+            "callback_id": view["callback_id"], "private_metadata": view["private_metadata"].as_str().unwrap_or(""),
+            "blocks": view["blocks"], "state": {"values": values}
+        }
+    });
+    serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
+}
+
+fn input(kind: &str, key: &str, value: serde_json::Value) -> serde_json::Value {
+    let mut v = serde_json::json!({"type": kind});
+    v[key] = value;
+    v
+}
+
+fn opt(value: &str) -> serde_json::Value {
+    serde_json::json!({"text": {"type": "plain_text", "text": value}, "value": value})
+}
+
+async fn open_modal(app: &TestApp, user: &str, action: &str, value: &str, n: usize) -> serde_json::Value {
+    click(app, user, button(action, value), ephemeral(), &format!("m{n}")).await;
+    app.slack.wait_for("views.open", n).await.pop().unwrap().body
+}
+
+async fn submit(app: &TestApp, body: &str) -> (u16, String) {
+    let res = app
+        .post_signed("/slack/interactivity", "application/x-www-form-urlencoded", body)
+        .await;
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+both_engines!(
+    the_add_point_modal_adds_a_categorised_point_or_names_the_field_to_fix,
+    |app| {
+        app.with_pair().await;
+        let a = app.command(REPORT, "agenda").await;
+        let meeting = value_of(&a.json["blocks"], "open_add_point").unwrap();
+        let opened = open_modal(app, REPORT, "open_add_point", &meeting, 1).await;
+        let text = |v: &str| input("plain_text_input", "value", serde_json::json!(v));
+        let category = |v: &str| input("static_select", "selected_option", opt(v));
+        // Blank text: the modal stays open with an error on the text field.
+        let (status, body) = submit(
+            app,
+            &submission(
+                REPORT,
+                &opened,
+                serde_json::json!({
+                    "text": {"text": text("   ")}, "category": {"category": category("goals")}
+                }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["response_action"], "errors");
+        assert!(v["errors"]["text"].is_string(), "{body}");
+        assert!(points_of_next(app).await.is_empty());
+        // Valid: closes (empty 200) and the point is there, with its category.
+        let (status, body) = submit(
+            app,
+            &submission(
+                REPORT,
+                &opened,
+                serde_json::json!({
+                    "text": {"text": text("Promotion path")}, "category": {"category": category("development")}
+                }),
+            ),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, ""));
+        assert_eq!(points_of_next(app).await, vec!["Promotion path"]);
+        assert!(
+            app.ok(MANAGER, "agenda")
+                .await
+                .contains("Promotion path  — rahul, #development")
+        );
+    }
+);
+
+both_engines!(a_modal_submitted_with_another_1_1s_meeting_changes_nothing, |app| {
+    app.with_pair().await;
+    app.ok(MANAGER, "setup <@U0REPORT02> weekly on friday at 4pm").await;
+    let theirs = app.command(REPORT2, "agenda").await;
+    let foreign = value_of(&theirs.json["blocks"], "open_add_point").unwrap();
+    let mine = app.command(REPORT, "agenda").await;
+    let meeting = value_of(&mine.json["blocks"], "open_add_point").unwrap();
+    let mut opened = open_modal(app, REPORT, "open_add_point", &meeting, 1).await;
+    // Forge the metadata: point it at Maria and Sam's meeting.
+    opened["view"]["private_metadata"] = serde_json::json!(foreign);
+    let before = fingerprint(app).await;
+    let (status, body) = submit(
+        app,
+        &submission(
+            REPORT,
+            &opened,
+            serde_json::json!({
+                "text": {"text": input("plain_text_input", "value", serde_json::json!("sneaky"))},
+                "category": {"category": input("static_select", "selected_option", opt("other"))}
+            }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("no longer valid"), "{body}");
+    assert_eq!(fingerprint(app).await, before);
+    assert!(!app.ok(REPORT2, "agenda").await.contains("sneaky"));
+});
+
+both_engines!(the_reschedule_modal_moves_the_meeting_and_tells_the_partner, |app| {
+    app.with_pair().await;
+    app.slack.wait_for("chat.postMessage", 1).await;
+    let a = app.command(MANAGER, "agenda").await;
+    let meeting = value_of(&a.json["blocks"], "open_reschedule").unwrap();
+    let opened = open_modal(app, MANAGER, "open_reschedule", &meeting, 1).await;
+    let (status, body) = submit(
+        app,
+        &submission(
+            MANAGER,
+            &opened,
+            serde_json::json!({
+                "date": {"date": input("datepicker", "selected_date", serde_json::json!("2026-12-02"))},
+                "time": {"time": input("timepicker", "selected_time", serde_json::json!("15:00"))}
+            }),
+        ),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, ""));
+    assert!(app.ok(REPORT, "agenda").await.contains("Wed 2 Dec 2026, 19:30 IST"));
+    let posts = app.slack.wait_for("chat.postMessage", 2).await;
+    assert!(
+        posts
+            .iter()
+            .any(|c| c.body["channel"] == format!("D{REPORT}") && c.body.to_string().contains("moved"))
+    );
+    // A time in the past is refused on the form.
+    let (_, body) = submit(
+        app,
+        &submission(
+            MANAGER,
+            &opened,
+            serde_json::json!({
+                "date": {"date": input("datepicker", "selected_date", serde_json::json!("2020-01-01"))},
+                "time": {"time": input("timepicker", "selected_time", serde_json::json!("15:00"))}
+            }),
+        ),
+    )
+    .await;
+    assert!(body.contains("response_action") && body.contains("past"), "{body}");
+});
+
+both_engines!(the_setup_modal_from_app_home_sets_up_a_1_1, |app| {
+    // Home: any click needs a known workspace; Maria has used the bot.
+    app.ok(MANAGER, "help").await;
+    click(
+        app,
+        MANAGER,
+        button("open_setup", "home"),
+        serde_json::json!({"type": "view", "view_id": "V1"}),
+        "s",
+    )
+    .await;
+    let opened = app.slack.wait_for("views.open", 1).await.pop().unwrap().body;
+    assert_eq!(opened["view"]["callback_id"], "setup");
+    let (status, body) = submit(
+        app,
+        &submission(
+            MANAGER,
+            &opened,
+            serde_json::json!({
+                "report": {"report": input("users_select", "selected_user", serde_json::json!(REPORT))},
+                "frequency": {"frequency": input("static_select", "selected_option", opt("every_2_weeks"))},
+                "weekday": {"weekday": input("static_select", "selected_option", opt("thursday"))},
+                "time": {"time": input("timepicker", "selected_time", serde_json::json!("11:30"))},
+                "duration": {"duration": input("static_select", "selected_option", opt("45"))},
+                "zone": {"zone": input("plain_text_input", "value", serde_json::json!("Europe/Berlin"))},
+                "template": {"template": input("static_select", "selected_option", opt("none"))}
+            }),
+        ),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, ""), "{body}");
+    let t = app.ok(MANAGER, "agenda").await;
+    assert!(t.contains("Thu 3 Dec 2026, 11:30 CET · 45 min"), "{t}");
+});
+
+both_engines!(
+    the_message_shortcut_adds_a_message_to_a_chosen_agenda_with_its_link,
+    |app| {
+        app.with_pair().await;
+        let payload = read_fixture("slack/message_action.json")
+            .replace("https://hooks.slack.com/", &app.slack.response_url("sc/"));
+        let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        let user = v["user"]["id"].as_str().unwrap().to_string();
+        let body = serde_urlencoded::to_string([("payload", payload.as_str())]).unwrap();
+        let res = app
+            .post_signed("/slack/interactivity", "application/x-www-form-urlencoded", &body)
+            .await;
+        assert_eq!(res.status().as_u16(), 200);
+        let opened = app.slack.wait_for("views.open", 1).await.pop().unwrap().body;
+        assert_eq!(opened["view"]["callback_id"], "add_to_agenda");
+        let view = opened["view"].to_string();
+        assert!(
+            view.contains("fake-workspace.slack.com/archives"),
+            "the permalink is in the text: {view}"
+        );
+        let series = value_of(&opened["view"]["blocks"], "series").unwrap();
+        let (status, body) = submit(app, &submission(&user, &opened, serde_json::json!({
+        "series": {"series": input("static_select", "selected_option", opt(&series))},
+        "category": {"category": input("static_select", "selected_option", opt("feedback"))},
+        "text": {"text": input("plain_text_input", "value", serde_json::json!("From a message: see thread"))}
+    }))).await;
+        assert_eq!((status, body.as_str()), (200, ""), "{body}");
+        assert_eq!(points_of_next(app).await, vec!["From a message: see thread"]);
+    }
+);
