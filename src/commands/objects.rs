@@ -46,9 +46,19 @@ pub fn stale() -> Reply {
 /// Carries out `action` for `actor`. A forged or stale id is answered with
 /// [`stale`]; a person's mistake with a helpful reply; `Err` is our failure.
 pub async fn apply_to(ctx: &Ctx<'_>, actor: &Actor, action: ObjectAction) -> Result<Outcome, CommandError> {
+    Ok(try_apply_to(ctx, actor, action).await?.unwrap_or_else(Outcome::from))
+}
+
+/// Like [`apply_to`], but tells success (`Ok(Ok(..))`) from a refusal or a
+/// person's mistake (`Ok(Err(reply))`), for forms that must stay open then.
+pub async fn try_apply_to(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    action: ObjectAction,
+) -> Result<Result<Outcome, Reply>, CommandError> {
     match run(ctx, actor, action).await {
-        Ok(o) => Ok(o),
-        Err(Fail::User(r)) => Ok(r.into()),
+        Ok(o) => Ok(Ok(o)),
+        Err(Fail::User(r)) => Ok(Err(r)),
         Err(Fail::Internal(e)) => Err(e),
     }
 }
@@ -221,10 +231,19 @@ async fn run(ctx: &Ctx<'_>, actor: &Actor, action: ObjectAction) -> Res<Outcome>
             ctx.db
                 .upsert_rating(m.id, actor.person.id, score, comment.as_deref(), ctx.now)
                 .await?;
-            Ok(Reply::text(Text::new().plain(format!(
+            let thanks = Reply::text(Text::new().plain(format!(
                 "Thanks — you rated this 1:1 {score}/5. Only averages are ever shown, never single answers."
-            )))
-            .into())
+            )));
+            let reply = if comment.is_some() {
+                thanks.context("Your comment is saved with your rating.")
+            } else {
+                thanks.buttons(vec![crate::domain::reply::Button::new(
+                    "Add a comment",
+                    "open_rate_comment",
+                    format!("{}:{score}", m.id),
+                )])
+            };
+            Ok(reply.into())
         }
     }
 }

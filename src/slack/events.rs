@@ -201,15 +201,14 @@ async fn thread_reply(
     .await
     {
         Ok(outcome) if outcome.agenda.is_some() => {
-            if let Some(token) = st.slack.token_for(team_id).cloned() {
-                if let Err(e) = st
+            if let Some(token) = st.slack.token_for(team_id).cloned()
+                && let Err(e) = st
                     .slack
                     .api
                     .add_reaction(&token, team_id, channel, ts, "white_check_mark")
                     .await
-                {
-                    tracing::warn!(error = %e, "thread reply not acknowledged");
-                }
+            {
+                tracing::warn!(error = %e, "thread reply not acknowledged");
             }
             refresh(st, team_id, &outcome.changed).await;
         }

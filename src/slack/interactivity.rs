@@ -11,7 +11,7 @@ use super::inbound::run_text;
 use super::modals::{self, Submission, SubmissionError};
 use super::sync::{ctx, refresh};
 use super::{SlackAppState, SlackDirectory, deliver_notices, render};
-use crate::commands::objects::{ObjectAction, apply_to, meeting_of, stale};
+use crate::commands::objects::{ObjectAction, apply_to, meeting_of, stale, try_apply_to};
 use crate::commands::{self, Actor, CommandError, format_instant, resolve_actor};
 use crate::domain::command::{Command, PersonRef, SetupArgs};
 use crate::domain::model::{ActionItemId, MeetingId, Platform, RequestId, SeriesId, SeriesState, TalkingPointId};
@@ -82,6 +82,7 @@ enum Click {
     Object(ObjectAction),
     OpenModal(&'static str, MeetingId),
     OpenSetup,
+    OpenRateComment(MeetingId, u8),
     PickPartner(SeriesId, String),
     Request(&'static str, RequestId),
     Dismiss,
@@ -109,6 +110,13 @@ fn classify(action_id: &str, value: &str) -> Click {
         "open_note" => id(value, MeetingId).map_or(Click::Stale, |m| Click::OpenModal("add_note", m)),
         "open_reschedule" => id(value, MeetingId).map_or(Click::Stale, |m| Click::OpenModal("reschedule", m)),
         "open_setup" => Click::OpenSetup,
+        "open_rate_comment" => match value.split_once(':') {
+            Some((m, score)) => match (id(m, MeetingId), score.parse::<u8>()) {
+                (Some(m), Ok(score)) => Click::OpenRateComment(m, score),
+                _ => Click::Stale,
+            },
+            None => Click::Stale,
+        },
         "pick_partner" => match value.split_once(':') {
             Some((sid, line)) => {
                 id(sid, SeriesId).map_or(Click::Stale, |sid| Click::PickPartner(sid, line.to_string()))
@@ -229,6 +237,12 @@ async fn answer(
             };
             open(st, team_id, trigger_id, view).await
         }
+        Click::OpenRateComment(meeting, score) => {
+            let Some((_, _, m)) = meeting_of(&ctx, &actor, meeting).await? else {
+                return Ok(Some(stale().into()));
+            };
+            open(st, team_id, trigger_id, modals::rate_comment_modal(m.id, score)).await
+        }
         Click::OpenSetup => {
             let names: Vec<String> = ctx
                 .db
@@ -332,7 +346,7 @@ async fn view_submission(st: &SlackAppState, team_id: &str, user_id: &str, p: &V
     let main_block = submission_main_block(&submission);
     let result = async {
         let Some(actor) = caller(st, team_id, user_id).await? else {
-            return Ok(stale().into());
+            return Ok(Err(stale()));
         };
         let directory = SlackDirectory { slack: &st.slack };
         let ctx = ctx(st, &directory, "");
@@ -353,32 +367,25 @@ async fn view_submission(st: &SlackAppState, team_id: &str, user_id: &str, p: &V
                     tz: Some(tz),
                     template,
                 });
-                commands::apply(&ctx, &actor, cmd).await
+                // A set-up that took effect always changes its 1:1; anything
+                // else is an answer to show on the form.
+                let outcome = commands::apply(&ctx, &actor, cmd).await?;
+                Ok(if outcome.changed.is_empty() {
+                    Err(outcome.reply)
+                } else {
+                    Ok(outcome)
+                })
             }
-            other => apply_to(&ctx, &actor, to_action(other)).await,
+            other => try_apply_to(&ctx, &actor, to_action(other)).await,
         }
     }
     .await;
+    // A refusal or a mistake is said on the form itself, which stays open.
     let outcome = match result {
-        Ok(o) => o,
-        Err(e) => {
-            let reply = apology(&e);
-            return Json(modals::errors_response(&modals::FieldErrors(vec![(
-                main_block,
-                reply.to_plain(),
-            )])))
-            .into_response();
-        }
+        Ok(Ok(o)) => o,
+        Ok(Err(reply)) => return form_error(main_block, &reply),
+        Err(e) => return form_error(main_block, &apology(&e)),
     };
-    // A change refreshes what people see; no change means the person has to
-    // fix something, said on the form itself.
-    if outcome.changed.is_empty() {
-        return Json(modals::errors_response(&modals::FieldErrors(vec![(
-            main_block,
-            outcome.reply.to_plain(),
-        )])))
-        .into_response();
-    }
     let (st, team_id, user_id) = (st.clone(), team_id.to_string(), user_id.to_string());
     tokio::spawn(async move {
         deliver_notices(st.slack.clone(), team_id.clone(), outcome.notices.clone());
@@ -416,6 +423,14 @@ fn to_action(sub: Submission) -> ObjectAction {
         // Set-up is a command, handled before; keep the compiler honest.
         Submission::Setup { .. } => ObjectAction::ShowAgenda(MeetingId(0)),
     }
+}
+
+fn form_error(block: &'static str, reply: &Reply) -> Response {
+    Json(modals::errors_response(&modals::FieldErrors(vec![(
+        block,
+        reply.to_plain(),
+    )])))
+    .into_response()
 }
 
 /// The block a general problem with a submission is shown under: the field

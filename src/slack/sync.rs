@@ -71,10 +71,10 @@ async fn try_refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) ->
             }
         }
         for pid in [series.manager_id, series.report_id] {
-            if let Some(p) = ctx.db.person(ws.id, pid).await? {
-                if !homes.iter().any(|h| h.id == p.id) {
-                    homes.push(p);
-                }
+            if let Some(p) = ctx.db.person(ws.id, pid).await?
+                && !homes.iter().any(|h| h.id == p.id)
+            {
+                homes.push(p);
             }
         }
     }

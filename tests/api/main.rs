@@ -909,10 +909,10 @@ fn the_console_plays_a_whole_session_on_sqlite() {
 fn collect_mrkdwn(v: &serde_json::Value, out: &mut Vec<String>) {
     match v {
         serde_json::Value::Object(o) => {
-            if o.get("type").and_then(|t| t.as_str()) == Some("mrkdwn") {
-                if let Some(t) = o.get("text").and_then(|t| t.as_str()) {
-                    out.push(t.to_string());
-                }
+            if o.get("type").and_then(|t| t.as_str()) == Some("mrkdwn")
+                && let Some(t) = o.get("text").and_then(|t| t.as_str())
+            {
+                out.push(t.to_string());
             }
             o.values().for_each(|x| collect_mrkdwn(x, out));
         }
@@ -1476,3 +1476,40 @@ both_engines!(
         assert_eq!(points_of_next(app).await, vec!["From a message: see thread"]);
     }
 );
+
+both_engines!(a_rating_can_get_an_optional_comment_that_stays_private, |app| {
+    app.with_pair().await;
+    app.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 9, 40, 0).unwrap());
+    let a = app.command(MANAGER, "held").await;
+    let rate = value_of(&a.json["blocks"], "rate").unwrap();
+    let meeting = rate.split(':').next().unwrap().to_string();
+    click(app, REPORT, button("rate", &format!("{meeting}:4")), ephemeral(), "r1").await;
+    let answer = app.slack.wait_for("response_url", 1).await.pop().unwrap().body;
+    let comment_value = value_of(&answer["blocks"], "open_rate_comment").expect("an Add a comment button");
+    click(
+        app,
+        REPORT,
+        button("open_rate_comment", &comment_value),
+        ephemeral(),
+        "r2",
+    )
+    .await;
+    let opened = app.slack.wait_for("views.open", 1).await.pop().unwrap().body;
+    assert_eq!(opened["view"]["callback_id"], "rate_comment");
+    let (status, body) = submit(app, &submission(REPORT, &opened, serde_json::json!({
+        "score": {"score": input("static_select", "selected_option", opt("4"))},
+        "comment": {"comment": input("plain_text_input", "value", serde_json::json!("More time on growth, please"))}
+    }))).await;
+    assert_eq!((status, body.as_str()), (200, ""), "{body}");
+    let ratings = app
+        .db
+        .ratings_for_meeting(oneonone::domain::model::MeetingId(meeting.parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(ratings.len(), 1);
+    assert_eq!(ratings[0].comment.as_deref(), Some("More time on growth, please"));
+    // The manager's stats never show it, nor a single rating.
+    let t = app.ok(MANAGER, "stats").await;
+    assert!(!t.contains("growth") && !t.contains("4.0"), "{t}");
+});
