@@ -119,32 +119,7 @@ pub(crate) async fn agenda_reply(
         }
         reply = reply.section(t);
     } else {
-        let mut t = Text::new().bold(format!("Talking points ({})", points.len()));
-        for (i, tp) in points.iter().enumerate().take(MAX_POINTS_SHOWN) {
-            t = t.newline().plain(format!("{}. ", i + 1));
-            if tp.state == PointState::Discussed {
-                t = t.plain("✓ ");
-            }
-            t = t.user(tp.text.clone()).plain(format!(
-                "  — {}, #{}",
-                name_of(tp.author_id, viewer, partner),
-                tp.category.as_str()
-            ));
-            if tp.rollover_count > 0 {
-                t = t.plain(format!(" (carried over {}×)", tp.rollover_count));
-            }
-            for c in comments.iter().filter(|c| c.talking_point_id == tp.id) {
-                t = t
-                    .newline()
-                    .plain(format!("      ↳ {}: ", name_of(c.author_id, viewer, partner)))
-                    .user(c.text.clone());
-            }
-        }
-        if points.len() > MAX_POINTS_SHOWN {
-            t = t
-                .newline()
-                .plain(format!("…and {} more.", points.len() - MAX_POINTS_SHOWN));
-        }
+        let t = points_text(&points, &comments, viewer, partner, MAX_POINTS_SHOWN);
         reply = reply.section(t);
     }
 
@@ -166,6 +141,13 @@ pub(crate) async fn agenda_reply(
             t = t.newline().plain("• ").user(n.text.clone());
         }
         reply = reply.section(t);
+    }
+    if points.len() > MAX_POINTS_SHOWN {
+        reply = reply.buttons(vec![Button::new(
+            format!("Show all {} talking points", points.len()),
+            "show_all_points",
+            m.id.to_string(),
+        )]);
     }
     if m.state.is_pending() {
         reply = agenda_controls(reply, m, &points, &items);
@@ -205,6 +187,55 @@ fn agenda_controls(
                 .confirm("Skip this 1:1? Open talking points move to the next one and your partner is told."),
             Button::new("Reschedule", "open_reschedule", id),
         ])
+}
+
+/// The talking points, grouped by category (in the order of SPEC §4), each
+/// with its agenda number N (the order it was added: what `comment N`
+/// means), author, comments, "discussed" mark and carry-over count. At most
+/// `limit` points are listed; the rest are counted.
+pub(crate) fn points_text(
+    points: &[crate::domain::model::TalkingPoint],
+    comments: &[crate::domain::model::Comment],
+    viewer: &Person,
+    partner: &Person,
+    limit: usize,
+) -> Text {
+    let mut t = Text::new().bold(format!("Talking points ({})", points.len()));
+    let mut shown = 0;
+    for cat in Category::ALL {
+        let in_cat: Vec<(usize, &crate::domain::model::TalkingPoint)> =
+            points.iter().enumerate().filter(|(_, tp)| tp.category == cat).collect();
+        if in_cat.is_empty() || shown >= limit {
+            continue;
+        }
+        t = t.newline().bold(cat.title());
+        for (i, tp) in in_cat {
+            if shown >= limit {
+                break;
+            }
+            shown += 1;
+            t = t.newline().plain(format!("{}. ", i + 1));
+            if tp.state == PointState::Discussed {
+                t = t.plain("✓ ");
+            }
+            t = t
+                .user(tp.text.clone())
+                .plain(format!("  — {}", name_of(tp.author_id, viewer, partner)));
+            if tp.rollover_count > 0 {
+                t = t.plain(format!(" (carried over {}×)", tp.rollover_count));
+            }
+            for c in comments.iter().filter(|c| c.talking_point_id == tp.id) {
+                t = t
+                    .newline()
+                    .plain(format!("      ↳ {}: ", name_of(c.author_id, viewer, partner)))
+                    .user(c.text.clone());
+            }
+        }
+    }
+    if points.len() > shown {
+        t = t.newline().plain(format!("…and {} more.", points.len() - shown));
+    }
+    t
 }
 
 /// "#12 Send the offer letter — Rahul, due Fri 4 Dec 2026 (overdue)"

@@ -7,7 +7,7 @@
 //! "no longer valid" answer (so nothing leaks about other 1:1s) and changes
 //! nothing.
 
-use super::meetings::{agenda_reply, hold, move_to, rating_buttons, skip_one};
+use super::meetings::{agenda_reply, hold, move_to, points_text, rating_buttons, skip_one};
 use super::resolve::{Actor, next_meeting};
 use super::{CommandError, Ctx, Fail, Res, oops};
 use crate::domain::model::{
@@ -22,6 +22,8 @@ use chrono::{NaiveDate, NaiveTime};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObjectAction {
     ShowAgenda(MeetingId),
+    /// Every talking point of a meeting, when the agenda lists only the first ones.
+    ShowAllPoints(MeetingId),
     MarkDiscussed(TalkingPointId),
     CompleteItem(ActionItemId),
     Hold(MeetingId),
@@ -118,6 +120,17 @@ async fn run(ctx: &Ctx<'_>, actor: &Actor, action: ObjectAction) -> Res<Outcome>
         ObjectAction::ShowAgenda(id) => {
             let (s, p, m) = checked(ctx, actor, id).await?;
             agenda_outcome(ctx, actor, &s, &p, &m).await
+        }
+        ObjectAction::ShowAllPoints(id) => {
+            let (_, p, m) = checked(ctx, actor, id).await?;
+            let points = ctx.db.talking_points(m.id).await?;
+            let comments = ctx.db.comments_for_meeting(m.id).await?;
+            let when = super::format_instant(m.scheduled_at, actor.person.tz());
+            Ok(Reply::new()
+                .header(format!("All talking points · 1:1 with {}", p.display_name))
+                .context(when)
+                .section(points_text(&points, &comments, &actor.person, &p, usize::MAX))
+                .into())
         }
         ObjectAction::MarkDiscussed(tp_id) => {
             let Some(tp) = ctx.db.talking_point(tp_id).await? else {

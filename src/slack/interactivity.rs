@@ -94,6 +94,7 @@ fn classify(action_id: &str, value: &str) -> Click {
     match render::action_name(action_id) {
         "tp_discussed" => obj(id(value, TalkingPointId).map(ObjectAction::MarkDiscussed)),
         "ai_complete" => obj(id(value, ActionItemId).map(ObjectAction::CompleteItem)),
+        "show_all_points" => obj(id(value, MeetingId).map(ObjectAction::ShowAllPoints)),
         "meeting_held" => obj(id(value, MeetingId).map(ObjectAction::Hold)),
         "meeting_skip" | "confirm_skip" => obj(id(value, MeetingId).map(|m| ObjectAction::Skip(m, None))),
         "rate" => {
@@ -162,7 +163,11 @@ async fn block_action(st: SlackAppState, team_id: String, user_id: String, p: Va
                 if let Err(e) = st
                     .slack
                     .api
-                    .respond(url, render::message(&outcome.reply), ephemeral)
+                    .respond(
+                        url,
+                        render::message(&outcome.reply),
+                        ephemeral && outcome.agenda.is_some(),
+                    )
                     .await
                 {
                     tracing::warn!(error = %e, "answer to a click not sent");

@@ -7,7 +7,7 @@ use super::{SlackAppState, SlackDirectory, render};
 use crate::commands::objects::agenda_view;
 use crate::commands::{self, Actor, Ctx};
 use crate::domain::command::Command;
-use crate::domain::model::{MeetingId, Person, Platform, SeriesId, Workspace};
+use crate::domain::model::{ActionItem, MeetingId, Person, Platform, SeriesId, Workspace};
 use crate::domain::reply::{Button, Reply};
 use chrono::Duration;
 
@@ -96,8 +96,19 @@ pub async fn publish_home(st: &SlackAppState, ws: &Workspace, person: Person) {
         workspace: ws.clone(),
         person,
     };
+    let items = match ctx
+        .db
+        .open_action_items_owned_by(actor.workspace.id, actor.person.id)
+        .await
+    {
+        Ok(items) => items,
+        Err(e) => {
+            tracing::warn!(error = %e, "home view not built");
+            return;
+        }
+    };
     let reply = match commands::apply(&ctx, &actor, Command::Home).await {
-        Ok(o) => home_view(o.reply),
+        Ok(o) => home_view(o.reply, &items),
         Err(e) => {
             tracing::warn!(error = %e, "home view not built");
             return;
@@ -113,12 +124,17 @@ pub async fn publish_home(st: &SlackAppState, ws: &Workspace, person: Person) {
     }
 }
 
-/// The home reply plus the buttons that only make sense on the Home tab.
-fn home_view(reply: Reply) -> Reply {
-    reply.divider().buttons(vec![
-        Button::new("Set up a 1:1", "open_setup", "home").primary(),
-        Button::new("Help", "show_help", "home"),
-    ])
+/// The home reply plus what only makes sense on the Home tab: completing
+/// one's action items and setting up a 1:1.
+fn home_view(reply: Reply, items: &[ActionItem]) -> Reply {
+    let options = items
+        .iter()
+        .map(|a| (format!("#{} {}", a.id, a.text), a.id.to_string()))
+        .collect();
+    reply
+        .select("Complete an action item…", "ai_complete", options)
+        .divider()
+        .buttons(vec![Button::new("Set up a 1:1", "open_setup", "home").primary()])
 }
 
 /// Posts `reply` (the agenda of `meeting`) to `person` in `channel` and

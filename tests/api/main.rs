@@ -1335,7 +1335,7 @@ both_engines!(
         assert!(
             app.ok(MANAGER, "agenda")
                 .await
-                .contains("Promotion path  — rahul, #development")
+                .contains("Development\n1. Promotion path  — rahul")
         );
     }
 );
@@ -1513,3 +1513,64 @@ both_engines!(a_rating_can_get_an_optional_comment_that_stays_private, |app| {
     let t = app.ok(MANAGER, "stats").await;
     assert!(!t.contains("growth") && !t.contains("4.0"), "{t}");
 });
+
+both_engines!(talking_points_are_grouped_by_category_and_keep_their_numbers, |app| {
+    app.with_pair().await;
+    app.ok(REPORT, "add #wellbeing sleep").await;
+    app.ok(REPORT, "add #goals ship it").await;
+    app.ok(MANAGER, "add #goals hire").await;
+    let t = app.ok(REPORT, "agenda").await;
+    assert!(
+        t.contains("Goals\n2. ship it  — rahul\n3. hire  — maria\nWellbeing\n1. sleep  — rahul"),
+        "{t}"
+    );
+    assert!(app.ok(MANAGER, "comment 1 rest well").await.contains("sleep"));
+});
+
+both_engines!(a_huge_agenda_offers_a_path_to_every_point_and_stays_valid, |app| {
+    app.with_pair().await;
+    for i in 0..200 {
+        app.ok(REPORT, &format!("add point {i} {}", "x".repeat(150))).await;
+    }
+    let a = app.command(REPORT, "agenda").await;
+    assert!(oneonone::slack::render::validate_blocks(&a.json["blocks"], 50).is_empty());
+    let meeting = value_of(&a.json["blocks"], "show_all_points").expect("a show-all path");
+    click(app, REPORT, button("show_all_points", &meeting), ephemeral(), "all").await;
+    let all = app.slack.wait_for("response_url", 1).await.pop().unwrap().body;
+    let blocks = all["blocks"].to_string();
+    assert!(
+        blocks.contains("point 199") && blocks.contains("point 0 "),
+        "every point is listed"
+    );
+    assert!(oneonone::slack::render::validate_blocks(&all["blocks"], 50).is_empty());
+});
+
+// ---------------------------------------------------------------- snapshots of what people see
+
+#[tokio::test]
+async fn the_agenda_message_and_home_view_look_like_this() {
+    let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
+    app.with_pair().await;
+    app.ok(REPORT, "add #development Conference budget for next quarter")
+        .await;
+    app.ok(REPORT, "add #wellbeing Workload after the launch").await;
+    app.ok(MANAGER, "add #recognition The migration went really well").await;
+    app.ok(MANAGER, "comment 1 Let's look at the Berlin one").await;
+    app.ok(MANAGER, "action Send the budget proposal due 2026-12-04").await;
+    app.ok(REPORT, "note Ask about the team lead role").await;
+    let agenda = app.command(REPORT, "agenda").await;
+    assert!(oneonone::slack::render::validate_blocks(&agenda.json["blocks"], 50).is_empty());
+    insta::assert_json_snapshot!("agenda_message", agenda.json);
+
+    let body = read_fixture("slack/event_app_home_opened.json").replace("U0MANAGER1", REPORT);
+    app.post_signed("/slack/events", "application/json", &body).await;
+    let home = loop {
+        let calls = app.slack.wait_for("views.publish", 1).await;
+        if let Some(c) = calls.iter().rev().find(|c| c.body["user_id"] == REPORT) {
+            break c.body.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(oneonone::slack::render::validate_blocks(&home["view"]["blocks"], 100).is_empty());
+    insta::assert_json_snapshot!("home_view", home["view"]["blocks"]);
+}
