@@ -448,3 +448,14 @@ async fn a_database_that_was_never_migrated_is_not_ready() {
     assert!(db.is_migrated().await.unwrap());
     let _ = std::fs::remove_file(path);
 }
+
+contract!(names_match_ignoring_case_beyond_ascii, |db| {
+    let ws = db.ensure_workspace(Platform::Slack, "T1", "acme").await.unwrap();
+    db.upsert_profile(ws.id, &profile("U1", "Zoë Ångström"), t0())
+        .await
+        .unwrap();
+    db.ensure_person(ws.id, "U2", "ÉMILE").await.unwrap();
+    assert_eq!(db.people_by_name(ws.id, "ZOË ÅNGSTRÖM").await.unwrap().len(), 1);
+    assert_eq!(db.people_by_name(ws.id, "émile").await.unwrap().len(), 1);
+    assert_eq!(db.people_by_name(ws.id, "u1").await.unwrap().len(), 1);
+});

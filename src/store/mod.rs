@@ -254,25 +254,29 @@ impl Db {
     /// keeping their own settings.
     pub async fn upsert_profile(&self, ws: WorkspaceId, profile: &Profile, now: DateTime<Utc>) -> Result<Person> {
         const Q: &str =
-            "insert into people (workspace_id, external_id, display_name, email, platform_tz, profile_refreshed_at)
-            values ($1, $2, $3, $4, $5, $6)
+            "insert into people (workspace_id, external_id, display_name, email, platform_tz, profile_refreshed_at, name_key)
+            values ($1, $2, $3, $4, $5, $6, $7)
             on conflict (workspace_id, external_id) do update set
                 display_name = excluded.display_name, email = excluded.email,
-                platform_tz = excluded.platform_tz, profile_refreshed_at = excluded.profile_refreshed_at
+                platform_tz = excluded.platform_tz, profile_refreshed_at = excluded.profile_refreshed_at,
+                name_key = excluded.name_key
             returning *";
         let row: PersonRow = on_db!(self, p => sqlx::query_as(Q)
             .bind(ws.0).bind(profile.external_id.clone()).bind(profile.display_name.clone())
             .bind(profile.email.clone()).bind(profile.tz.map(|t| t.name().to_string())).bind(ts_of(now))
+            .bind(profile.display_name.to_lowercase())
             .fetch_one(p).await)?;
         row.try_into()
     }
 
     /// The person if known, else a new one with defaults (refreshed later).
     pub async fn ensure_person(&self, ws: WorkspaceId, external_id: &str, display_name: &str) -> Result<Person> {
-        const INSERT: &str = "insert into people (workspace_id, external_id, display_name) values ($1, $2, $3)
+        const INSERT: &str =
+            "insert into people (workspace_id, external_id, display_name, name_key) values ($1, $2, $3, $4)
             on conflict (workspace_id, external_id) do nothing";
         on_db!(self, p => sqlx::query(INSERT)
-            .bind(ws.0).bind(external_id.to_string()).bind(display_name.to_string()).execute(p).await.map(|r| r.rows_affected()))?;
+            .bind(ws.0).bind(external_id.to_string()).bind(display_name.to_string()).bind(display_name.to_lowercase())
+            .execute(p).await.map(|r| r.rows_affected()))?;
         self.person_by_external(ws, external_id)
             .await?
             .ok_or(StoreError::Corrupt("person vanished after insert".into()))
@@ -286,10 +290,13 @@ impl Db {
     }
 
     pub async fn people_by_name(&self, ws: WorkspaceId, name: &str) -> Result<Vec<Person>> {
+        // Folded in Rust and compared as stored keys: the same on both engines
+        // (SQLite's lower() folds only ASCII). Platform ids are ASCII.
         const Q: &str = "select * from people where workspace_id = $1
-            and (lower(display_name) = lower($2) or lower(external_id) = lower($2)) order by id";
+            and (name_key = $2 or lower(external_id) = $2) order by id";
+        let key = name.trim().to_lowercase();
         let rows: Vec<PersonRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(name.to_string()).fetch_all(p).await)?;
+            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(key.clone()).fetch_all(p).await)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 

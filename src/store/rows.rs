@@ -123,6 +123,9 @@ pub(super) struct PersonRow {
     nudges: bool,
     away_until: Option<String>,
     profile_refreshed_at: Option<i64>,
+    /// The case-folded display name, for lookups only.
+    #[allow(dead_code)]
+    name_key: String,
 }
 
 impl TryFrom<PersonRow> for Person {
