@@ -395,6 +395,20 @@ pub(crate) async fn note(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef
     .into())
 }
 
+/// The caller's answer plus a DM telling the partner, for a change to 1:1 `series`.
+pub(crate) fn told(mine: Reply, partner: &Person, theirs: Reply, series: crate::domain::model::SeriesId) -> Outcome {
+    Outcome {
+        reply: mine,
+        notices: vec![Notice {
+            to: partner.id,
+            to_external: partner.external_id.clone(),
+            reply: theirs,
+        }],
+        changed: vec![series],
+        agenda: None,
+    }
+}
+
 /// Rating buttons 1–5 for a held meeting (answered through interactivity).
 pub(crate) fn rating_buttons(m: &Meeting) -> Vec<Button> {
     (1..=5)
@@ -455,16 +469,7 @@ pub(crate) async fn hold(ctx: &Ctx<'_>, actor: &Actor, s: &Series, p: &Person, m
     )
     .context(question)
     .buttons(rating_buttons(m));
-    Ok(Outcome {
-        reply: mine,
-        notices: vec![Notice {
-            to: p.id,
-            to_external: p.external_id.clone(),
-            reply: theirs,
-        }],
-        changed: vec![s.id],
-        agenda: None,
-    })
+    Ok(told(mine, p, theirs, s.id))
 }
 
 fn rolled_text(rolled: u32, next: &Meeting, tz: chrono_tz::Tz) -> String {
@@ -537,16 +542,7 @@ pub(crate) async fn skip_one(
             .plain(rolled_text(rolled, &next, p.tz()))
             .plain(format!(" Next one: {}.", format_instant(next.scheduled_at, p.tz()))),
     ));
-    Ok(Outcome {
-        reply: mine,
-        notices: vec![Notice {
-            to: p.id,
-            to_external: p.external_id.clone(),
-            reply: theirs,
-        }],
-        changed: vec![s.id],
-        agenda: None,
-    })
+    Ok(told(mine, p, theirs, s.id))
 }
 
 pub(crate) async fn reschedule(
@@ -604,16 +600,7 @@ pub(crate) async fn move_to(
         format_instant(m.scheduled_at, p.tz()),
         format_instant(at, p.tz())
     )));
-    Ok(Outcome {
-        reply: mine,
-        notices: vec![Notice {
-            to: p.id,
-            to_external: p.external_id.clone(),
-            reply: theirs,
-        }],
-        changed: vec![s.id],
-        agenda: None,
-    })
+    Ok(told(mine, p, theirs, s.id))
 }
 
 pub(crate) async fn history(

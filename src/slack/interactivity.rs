@@ -249,13 +249,7 @@ async fn answer(
             open(st, team_id, trigger_id, modals::rate_comment_modal(m.id, score)).await
         }
         Click::OpenSetup => {
-            let names: Vec<String> = ctx
-                .db
-                .templates(actor.workspace.id)
-                .await?
-                .into_iter()
-                .map(|t| t.name)
-                .collect();
+            let names = template_names(&ctx, &actor).await?;
             open(
                 st,
                 team_id,
@@ -295,13 +289,7 @@ async fn answer(
                 return Ok(Some(stale().into()));
             };
             if kind == "setup" {
-                let names: Vec<String> = ctx
-                    .db
-                    .templates(actor.workspace.id)
-                    .await?
-                    .into_iter()
-                    .map(|t| t.name)
-                    .collect();
+                let names = template_names(&ctx, &actor).await?;
                 let view = modals::setup_modal(Some(&from.external_id), actor.person.tz(), &names);
                 return open(st, team_id, trigger_id, view).await;
             }
@@ -428,6 +416,17 @@ fn to_action(sub: Submission) -> ObjectAction {
         // Set-up is a command, handled before; keep the compiler honest.
         Submission::Setup { .. } => ObjectAction::ShowAgenda(MeetingId(0)),
     }
+}
+
+/// The workspace's own template names, offered in the set-up form.
+async fn template_names(ctx: &crate::commands::Ctx<'_>, actor: &Actor) -> Result<Vec<String>, CommandError> {
+    Ok(ctx
+        .db
+        .templates(actor.workspace.id)
+        .await?
+        .into_iter()
+        .map(|t| t.name)
+        .collect())
 }
 
 fn form_error(block: &'static str, reply: &Reply) -> Response {
