@@ -1574,3 +1574,151 @@ async fn the_agenda_message_and_home_view_look_like_this() {
     assert!(oneonone::slack::render::validate_blocks(&home["view"]["blocks"], 100).is_empty());
     insta::assert_json_snapshot!("home_view", home["view"]["blocks"]);
 }
+
+both_engines!(the_action_item_and_note_modals_add_what_they_say, |app| {
+    app.with_pair().await;
+    let a = app.command(MANAGER, "agenda").await;
+    let meeting = value_of(&a.json["blocks"], "open_add_action").unwrap();
+    let opened = open_modal(app, MANAGER, "open_add_action", &meeting, 1).await;
+    let (status, body) = submit(
+        app,
+        &submission(
+            MANAGER,
+            &opened,
+            serde_json::json!({
+                "text": {"text": input("plain_text_input", "value", serde_json::json!("Book the offsite venue"))},
+                "owner": {"owner": input("static_select", "selected_option", opt(REPORT))},
+                "due": {"due": input("datepicker", "selected_date", serde_json::json!("2026-12-04"))}
+            }),
+        ),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, ""), "{body}");
+    let t = app.ok(REPORT, "actions").await;
+    assert!(
+        t.contains("Book the offsite venue") && t.contains("Fri 4 Dec 2026"),
+        "{t}"
+    );
+    // An owner outside the 1:1 is refused on the form.
+    let (_, body) = submit(
+        app,
+        &submission(
+            MANAGER,
+            &opened,
+            serde_json::json!({
+                "text": {"text": input("plain_text_input", "value", serde_json::json!("x"))},
+                "owner": {"owner": input("static_select", "selected_option", opt(OTHER))},
+                "due": {"due": input("datepicker", "selected_date", serde_json::Value::Null)}
+            }),
+        ),
+    )
+    .await;
+    assert!(body.contains("response_action"), "{body}");
+    let opened = open_modal(app, MANAGER, "open_note", &meeting, 2).await;
+    let (status, body) = submit(
+        app,
+        &submission(
+            MANAGER,
+            &opened,
+            serde_json::json!({
+                "text": {"text": input("plain_text_input", "value", serde_json::json!("Mention the promo budget"))}
+            }),
+        ),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, ""), "{body}");
+    assert!(app.ok(MANAGER, "agenda").await.contains("Mention the promo budget"));
+    assert!(!app.ok(REPORT, "agenda").await.contains("Mention the promo budget"));
+});
+
+both_engines!(
+    complete_and_skip_from_the_agenda_and_confirm_skip_after_a_reaction,
+    |app| {
+        app.with_pair().await;
+        app.ok(MANAGER, "action Ship the report").await;
+        app.ok(REPORT, "add keep me").await;
+        let a = app.command(REPORT, "agenda").await;
+        let item = value_of(&a.json["blocks"], "ai_complete").unwrap();
+        click(app, REPORT, select("ai_complete", &item), ephemeral(), "c1").await;
+        app.slack.wait_for("response_url", 1).await;
+        assert!(app.ok(REPORT, "actions").await.contains("no open action items"));
+        let meeting = value_of(&a.json["blocks"], "meeting_skip").unwrap();
+        // The confirm button that a ⏭️ reaction offers skips for real.
+        click(app, REPORT, button("confirm_skip", &meeting), ephemeral(), "c2").await;
+        let answer = app.slack.wait_for("response_url", 2).await.pop().unwrap().body;
+        assert!(answer.to_string().contains("Skipped"), "{answer}");
+        assert_eq!(points_of_next(app).await, vec!["keep me"]);
+        assert!(app.ok(MANAGER, "history").await.contains("skipped"));
+        click(app, REPORT, button("dismiss", "keep"), ephemeral(), "c3").await;
+        assert!(
+            app.slack
+                .wait_for("response_url", 3)
+                .await
+                .pop()
+                .unwrap()
+                .body
+                .to_string()
+                .contains("nothing changed")
+        );
+    }
+);
+
+both_engines!(a_request_button_opens_the_setup_form_for_that_person_only, |app| {
+    app.ok(REPORT2, "request <@U0MANAGER1> career chat").await;
+    let dm = app.slack.wait_for("chat.postMessage", 1).await.pop().unwrap().body;
+    let req = value_of(&dm["blocks"], "request_setup").unwrap();
+    // Someone else cannot use Maria's request button.
+    click(app, OTHER, button("request_setup", &req), ephemeral(), "q1").await;
+    assert!(
+        app.slack.wait_for("response_url", 1).await[0]
+            .body
+            .to_string()
+            .contains("no longer valid")
+    );
+    click(app, MANAGER, button("request_setup", &req), ephemeral(), "q2").await;
+    let opened = app.slack.wait_for("views.open", 1).await.pop().unwrap().body;
+    assert_eq!(opened["view"]["callback_id"], "setup");
+    assert!(
+        opened["view"].to_string().contains(REPORT2),
+        "the requester is preselected"
+    );
+});
+
+both_engines!(an_invalid_setup_form_names_the_field_to_fix, |app| {
+    app.ok(MANAGER, "help").await;
+    click(
+        app,
+        MANAGER,
+        button("open_setup", "home"),
+        serde_json::json!({"type": "view", "view_id": "V1"}),
+        "s",
+    )
+    .await;
+    let opened = app.slack.wait_for("views.open", 1).await.pop().unwrap().body;
+    let (_, body) = submit(
+        app,
+        &submission(
+            MANAGER,
+            &opened,
+            serde_json::json!({
+                "report": {"report": input("users_select", "selected_user", serde_json::json!(MANAGER))},
+                "frequency": {"frequency": input("static_select", "selected_option", opt("weekly"))},
+                "weekday": {"weekday": input("static_select", "selected_option", opt("monday"))},
+                "time": {"time": input("timepicker", "selected_time", serde_json::json!("10:00"))},
+                "duration": {"duration": input("static_select", "selected_option", opt("30"))},
+                "zone": {"zone": input("plain_text_input", "value", serde_json::json!("Mars/Olympus"))},
+                "template": {"template": input("static_select", "selected_option", opt("none"))}
+            }),
+        ),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["response_action"], "errors");
+    assert!(
+        v["errors"]["zone"].is_string() && v["errors"]["report"].is_string(),
+        "{body}"
+    );
+    let ws = team(app).await;
+    let m = app.db.person_by_external(ws.id, MANAGER).await.unwrap().unwrap();
+    assert!(app.db.series_for_person(ws.id, m.id, true).await.unwrap().is_empty());
+});
