@@ -3,6 +3,7 @@
 //! renders the `Reply` as Block Kit, and sends direct messages through the
 //! Web API. It owns no rules of its own.
 
+pub mod catalog;
 pub mod client;
 pub mod events;
 pub mod inbound;
@@ -64,9 +65,9 @@ impl FromRef<SlackAppState> for SlackSigning {
 
 pub fn routes(app: AppState, slack: SlackState) -> Router {
     Router::new()
-        .route("/slack/commands", post(inbound::slash_command))
-        .route("/slack/events", post(events::events))
-        .route("/slack/interactivity", post(events::interactivity))
+        .route(catalog::COMMANDS_PATH, post(inbound::slash_command))
+        .route(catalog::EVENTS_PATH, post(events::events))
+        .route(catalog::INTERACTIVITY_PATH, post(events::interactivity))
         .with_state(SlackAppState { app, slack })
 }
 
