@@ -68,9 +68,9 @@ impl FromRef<SlackAppState> for SlackSigning {
 
 pub fn routes(app: AppState, slack: SlackState) -> Router {
     Router::new()
-        .route("/slack/commands", post(inbound::slash_command))
-        .route("/slack/events", post(events::events))
-        .route("/slack/interactivity", post(interactivity::interactivity))
+        .route(catalog::COMMANDS_PATH, post(inbound::slash_command))
+        .route(catalog::EVENTS_PATH, post(events::events))
+        .route(catalog::INTERACTIVITY_PATH, post(interactivity::interactivity))
         .with_state(SlackAppState { app, slack })
 }
 
