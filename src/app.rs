@@ -16,6 +16,7 @@ pub struct App {
     router: axum::Router,
     db: Db,
     port: u16,
+    stop_scheduler: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -37,6 +38,20 @@ impl App {
                 None
             }
         };
+        // The in-process scheduler: a pass on every ONEONONE_TICK, stopped with the server.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        match (&config.tick, &slack) {
+            (Some(schedule), Some(slack)) => {
+                let sender = Box::new(crate::slack::sender::SlackSender { slack: slack.clone() });
+                let mut stop = stop_rx.clone();
+                let stopped = async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                };
+                tokio::spawn(crate::scheduler::runner::run_loop(db.clone(), clock.clone(), schedule.clone(), sender, stopped));
+            }
+            (Some(_), None) => tracing::warn!("scheduler idle: no chat platform is configured to send through"),
+            (None, _) => tracing::info!("scheduler off (--no-scheduler): run `oneonone tick` from cron"),
+        }
         let router = http::router(
             http::AppState {
                 db: db.clone(),
@@ -71,6 +86,7 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await
             .context("the HTTP server stopped with an error")?;
+        let _ = self.stop_scheduler.send(true);
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -117,4 +133,31 @@ mod tests {
         assert_eq!(super::redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
     }
+}
+
+/// `oneonone tick`: one scheduler pass as of `now`, then exit.
+pub async fn tick(config: Config, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open the database ({})", redact_url(&config.database_url)))?;
+    db.migrate().await.context("cannot apply the database migrations")?;
+    let Some(slack) = &config.slack else {
+        let planned = crate::scheduler::pass::plan(&db, now).await?;
+        tracing::warn!(planned.agendas = planned.agendas, "nothing sent: no chat platform is configured");
+        db.close().await;
+        return Ok(());
+    };
+    let sender = crate::slack::sender::SlackSender { slack: slack::SlackState::new(slack, Clock::frozen(now))? };
+    let (planned, worked) = crate::scheduler::runner::run_once(&db, now, &sender).await?;
+    tracing::info!(
+        planned.agendas = planned.agendas,
+        planned.follow_ups = planned.follow_ups,
+        sent = worked.sent,
+        retried = worked.retried,
+        failed = worked.failed,
+        dropped = worked.dropped,
+        "tick done"
+    );
+    db.close().await;
+    Ok(())
 }

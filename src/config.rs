@@ -43,11 +43,14 @@ pub struct Config {
     pub listen: SocketAddr,
     pub slack: Option<SlackConfig>,
     pub log_format: LogFormat,
+    /// When the scheduler runs a pass; `None` with `--no-scheduler`.
+    pub tick: Option<cron::Schedule>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://oneonone.db";
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:3000";
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api/";
+pub const DEFAULT_TICK: &str = "0 * * * * *";
 
 /// Raw values as they arrive from flags or the environment (clap fills them).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -70,6 +73,12 @@ pub struct RawConfig {
     /// `text` or `json`
     #[arg(long, env = "ONEONONE_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Cron expression (with seconds) of the scheduler loop
+    #[arg(long, env = "ONEONONE_TICK")]
+    pub tick: Option<String>,
+    /// Serve without the in-process scheduler (run `oneonone tick` from cron instead)
+    #[arg(long)]
+    pub no_scheduler: bool,
 }
 
 fn non_empty(v: &Option<String>) -> Option<&str> {
@@ -140,12 +149,11 @@ impl RawConfig {
             }
             None => None,
         };
-        Ok(Config {
-            database_url,
-            listen,
-            slack,
-            log_format,
-        })
+        let tick_raw = non_empty(&self.tick).unwrap_or(DEFAULT_TICK);
+        let tick: cron::Schedule = tick_raw.parse().map_err(|e| {
+            invalid("ONEONONE_TICK", format!("not a cron expression with seconds like \"0 * * * * *\" ({e})"))
+        })?;
+        Ok(Config { database_url, listen, slack, log_format, tick: (!self.no_scheduler).then_some(tick) })
     }
 }
 
@@ -181,6 +189,10 @@ mod tests {
                 ..Default::default()
             },
             RawConfig {
+                tick: Some("every minute".into()),
+                ..Default::default()
+            },
+            RawConfig {
                 slack_bot_token: Some("xoxb-1".into()),
                 ..Default::default()
             },
@@ -195,6 +207,7 @@ mod tests {
             "ONEONONE_LISTEN",
             "SLACK_API_URL",
             "ONEONONE_LOG_FORMAT",
+            "ONEONONE_TICK",
             "SLACK_SIGNING_SECRET",
             "SLACK_BOT_TOKEN",
         ];

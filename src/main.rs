@@ -23,6 +23,14 @@ enum Cmd {
         #[command(flatten)]
         config: RawConfig,
     },
+    /// Run exactly one scheduler pass and exit (for cron-style deployments and tests).
+    Tick {
+        /// Run the pass as if the clock read this instant (RFC 3339).
+        #[arg(long)]
+        now: Option<String>,
+        #[command(flatten)]
+        config: RawConfig,
+    },
     /// A local playground: type commands, see the replies. No chat workspace needed.
     Console(console::ConsoleArgs),
 }
@@ -61,6 +69,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(db.engine = db.engine(), "migrations applied");
             db.close().await;
             Ok(())
+        }
+        Cmd::Tick { now, config } => {
+            let config = config.into_config()?;
+            telemetry::init(config.log_format);
+            let now = match now {
+                Some(s) => chrono::DateTime::parse_from_rfc3339(&s)
+                    .map_err(|e| anyhow::anyhow!("--now: expected RFC 3339 like 2026-11-30T09:00:00Z ({e})"))?
+                    .with_timezone(&chrono::Utc),
+                None => Clock::system().now(),
+            };
+            app::tick(config, now).await
         }
         Cmd::Console(args) => console::run(args).await,
     }

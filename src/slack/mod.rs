@@ -10,6 +10,7 @@ pub mod inbound;
 pub mod interactivity;
 pub mod modals;
 pub mod render;
+pub mod sender;
 pub mod sync;
 pub mod verify;
 

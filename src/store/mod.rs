@@ -349,6 +349,13 @@ impl Db {
         Ok(())
     }
 
+    /// Every active 1:1 across all workspaces: what a scheduler pass plans for.
+    pub async fn active_series(&self) -> Result<Vec<Series>> {
+        const Q: &str = "select * from series where state = 'active' order by id";
+        let rows: Vec<SeriesRow> = on_db!(self, p => sqlx::query_as(Q).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     pub async fn series(&self, ws: WorkspaceId, id: SeriesId) -> Result<Option<Series>> {
         const Q: &str = "select * from series where workspace_id = $1 and id = $2";
         let row: Option<SeriesRow> =

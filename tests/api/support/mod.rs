@@ -74,6 +74,8 @@ impl TestApp {
                 api_url: slack.base_url.clone(),
             }),
             log_format: LogFormat::Text,
+            // Tests drive passes themselves (`scheduler::runner::run_once`).
+            tick: None,
         };
         let app = App::with_db(config, db.clone(), clock.clone())
             .await
@@ -155,6 +157,24 @@ impl TestApp {
         let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         let text = json["text"].as_str().unwrap_or_default().to_string();
         Answer { status, json, text }
+    }
+
+    /// The scheduler's Slack sender, pointed at the fake.
+    pub fn sender(&self) -> oneonone::slack::sender::SlackSender {
+        let config = SlackConfig {
+            signing_secret: SecretString::from(SECRET.to_string()),
+            bot_token: Some(SecretString::from("xoxb-test-token".to_string())),
+            api_url: self.slack.base_url.clone(),
+        };
+        oneonone::slack::sender::SlackSender {
+            slack: oneonone::slack::SlackState::new(&config, self.clock.clone()).unwrap(),
+        }
+    }
+
+    /// One scheduler pass as of `now` (what `oneonone tick --now` does).
+    pub async fn tick(&self, now: DateTime<Utc>) -> (oneonone::scheduler::pass::Planned, oneonone::scheduler::worker::Worked) {
+        self.clock.set(now);
+        oneonone::scheduler::runner::run_once(&self.db, now, &self.sender()).await.unwrap()
     }
 
     /// Runs a command and asserts it answered 200 with valid Block Kit.

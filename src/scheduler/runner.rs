@@ -1,0 +1,57 @@
+//! Running passes: once (`oneonone tick`) or on a cron schedule inside
+//! `serve` until shutdown. The loop waits for a deadline, not a fixed sleep,
+//! and is cancellable; a failed pass is logged and the next one runs.
+
+use super::pass::{Planned, plan};
+use super::worker::{ChatSender, Worked, work};
+use crate::clock::Clock;
+use crate::store::{Db, StoreError};
+use chrono::{DateTime, Utc};
+use std::future::Future;
+
+/// One pass as of `now`: plan, then send what is due.
+pub async fn run_once(db: &Db, now: DateTime<Utc>, sender: &dyn ChatSender) -> Result<(Planned, Worked), StoreError> {
+    let planned = plan(db, now).await?;
+    let worked = work(db, now, sender).await?;
+    Ok((planned, worked))
+}
+
+/// Runs a pass at every instant of `schedule` until `shutdown` resolves.
+pub async fn run_loop(
+    db: Db,
+    clock: Clock,
+    schedule: cron::Schedule,
+    sender: Box<dyn ChatSender>,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let now = clock.now();
+        let Some(next) = schedule.after(&now).next() else {
+            tracing::warn!("the scheduler's cron expression has no future instants; scheduler stopped");
+            return;
+        };
+        let wait = (next - now).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = &mut shutdown => {
+                tracing::info!("scheduler stopped");
+                return;
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let started = std::time::Instant::now();
+        match run_once(&db, clock.now(), sender.as_ref()).await {
+            Ok((planned, worked)) => tracing::info!(
+                planned.agendas = planned.agendas,
+                planned.follow_ups = planned.follow_ups,
+                sent = worked.sent,
+                retried = worked.retried,
+                failed = worked.failed,
+                dropped = worked.dropped,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "scheduler pass"
+            ),
+            Err(e) => tracing::error!(error = %e, "scheduler pass failed"),
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The scheduler's way into Slack: a DM (`conversations.open` +
+//! `chat.postMessage`) per notification, with Slack's failures sorted into
+//! "try again later" (429 with its Retry-After, outages) and "never"
+//! (the user or the app is gone).
+
+use super::client::SlackApiError;
+use super::{SlackState, render};
+use crate::domain::model::{Person, Platform, Workspace};
+use crate::domain::reply::Reply;
+use crate::scheduler::worker::{ChatSender, SendError, SendFuture, Sent};
+
+pub struct SlackSender {
+    pub slack: SlackState,
+}
+
+/// Slack error codes that no retry will fix.
+const PERMANENT: &[&str] = &[
+    "user_not_found",
+    "account_inactive",
+    "user_disabled",
+    "channel_not_found",
+    "is_archived",
+    "not_in_channel",
+    "cannot_dm_bot",
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "no_permission",
+    "missing_scope",
+    "team_access_not_granted",
+];
+
+fn sort(e: SlackApiError) -> SendError {
+    match e {
+        SlackApiError::RateLimited(after) => SendError::Retry { after, reason: "Slack rate limit".into() },
+        SlackApiError::Api(code) if PERMANENT.contains(&code.as_str()) => SendError::Permanent(format!("Slack: {code}")),
+        SlackApiError::Api(code) => SendError::Retry { after: None, reason: format!("Slack: {code}") },
+        SlackApiError::Transport(_) => SendError::Retry { after: None, reason: "Slack unreachable".into() },
+    }
+}
+
+impl ChatSender for SlackSender {
+    fn send<'a>(&'a self, workspace: &'a Workspace, to: &'a Person, reply: &'a Reply) -> SendFuture<'a> {
+        Box::pin(async move {
+            let Some(token) = self.slack.token_for(&workspace.external_id).cloned() else {
+                return Err(SendError::Permanent("no Slack bot token for this workspace".into()));
+            };
+            let team = &workspace.external_id;
+            let channel = self.slack.api.open_dm(&token, team, &to.external_id).await.map_err(sort)?;
+            let ts = self.slack.api.post_message(&token, team, &channel, render::message(reply)).await.map_err(sort)?;
+            Ok(Sent { channel, ts })
+        })
+    }
+
+    fn platform(&self) -> Platform {
+        Platform::Slack
+    }
+}

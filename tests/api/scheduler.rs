@@ -1,0 +1,146 @@
+//! The scheduler through its real path: `run_once` (what `oneonone tick`
+//! runs) against the store and the fake Slack, with time driven by hand.
+
+use crate::both_engines;
+use crate::support::*;
+use chrono::{TimeZone, Utc};
+
+fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+}
+
+fn dms_to(app: &TestApp, user: &str) -> Vec<serde_json::Value> {
+    app.slack
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.body["channel"] == format!("D{user}"))
+        .map(|c| c.body)
+        .collect()
+}
+
+both_engines!(the_agenda_reaches_both_a_day_before_in_working_hours_once, |app| {
+    // Maria (Berlin) and Rahul (Kolkata); 1:1 on Tuesdays 10:00 Berlin = 09:00 UTC.
+    app.with_pair().await;
+    app.ok(REPORT, "add Conference budget").await;
+    let before = dms_to(app, REPORT).len();
+    // Sunday: too early for the agenda.
+    let (planned, worked) = app.tick(at(2026, 11, 29, 8, 0)).await;
+    assert_eq!(worked.sent, 0, "{planned:?}");
+    // Monday 09:00 UTC = 24 h before: both are inside working hours (10:00 Berlin, 14:30 Kolkata).
+    let (_, worked) = app.tick(at(2026, 11, 30, 9, 0)).await;
+    assert_eq!(worked.sent, 2);
+    let to_report = dms_to(app, REPORT);
+    assert_eq!(to_report.len(), before + 1);
+    assert!(to_report.last().unwrap().to_string().contains("Conference budget"));
+    assert_eq!(dms_to(app, MANAGER).len(), 1);
+    // Every later pass sends nothing new.
+    for minutes in [1, 2, 30, 120] {
+        let (_, worked) = app.tick(at(2026, 11, 30, 9, 0) + chrono::Duration::minutes(minutes)).await;
+        assert_eq!(worked.sent, 0);
+    }
+    // The posted agenda is live: a change updates it in place.
+    app.ok(MANAGER, "add hiring plan").await;
+    let updates = app.slack.wait_for("chat.update", 2).await;
+    assert!(updates.iter().any(|u| u.body.to_string().contains("hiring plan")));
+});
+
+both_engines!(nothing_goes_out_of_working_hours_it_waits_for_the_next_allowed_moment, |app| {
+    app.with_pair().await;
+    // Rahul works 09:00–18:00 Kolkata (03:30–12:30 UTC). Make the lead time put
+    // the agenda at 20:00 UTC Monday, the middle of his night.
+    app.ok(REPORT, "settings hours 09:00-18:00").await;
+    let ws = app.db.workspace_by_external(oneonone::domain::model::Platform::Slack, TEAM).await.unwrap().unwrap();
+    let m = app.db.person_by_external(ws.id, MANAGER).await.unwrap().unwrap();
+    let mut s = app.db.series_for_person(ws.id, m.id, false).await.unwrap().remove(0);
+    s.lead_minutes = 13 * 60; // 09:00 UTC Tuesday - 13 h = 20:00 UTC Monday
+    app.db.update_series(&s).await.unwrap();
+    app.tick(at(2026, 11, 30, 20, 0)).await;
+    assert!(dms_to(app, REPORT).iter().all(|b| !b.to_string().contains("Talking points") && !b.to_string().contains("No talking points")));
+    // 03:30 UTC Tuesday is 09:00 in Kolkata: now it goes.
+    let (_, worked) = app.tick(at(2026, 12, 1, 3, 30)).await;
+    assert!(worked.sent >= 1);
+    assert!(dms_to(app, REPORT).last().unwrap().to_string().contains("1:1 with maria"));
+});
+
+both_engines!(a_follow_up_asks_if_an_unmarked_meeting_happened, |app| {
+    app.with_pair().await;
+    app.tick(at(2026, 11, 30, 9, 0)).await; // agendas
+    // The meeting ends 09:30 UTC; an hour later both are asked.
+    let (_, worked) = app.tick(at(2026, 12, 1, 10, 30)).await;
+    assert_eq!(worked.sent, 2, "{worked:?}");
+    let last = dms_to(app, MANAGER).pop().unwrap().to_string();
+    assert!(last.contains("happen?") && last.contains("meeting_held") && last.contains("meeting_skip"), "{last}");
+    // Once marked held, nothing more about it.
+    app.ok(MANAGER, "held").await;
+    let (_, worked) = app.tick(at(2026, 12, 1, 12, 0)).await;
+    assert_eq!(worked.sent, 0);
+});
+
+both_engines!(an_agenda_whose_meeting_passed_during_downtime_is_dropped_not_sent, |app| {
+    app.with_pair().await;
+    // Planned on Monday, but the service was down until Wednesday.
+    let (planned, _) = {
+        app.clock.set(at(2026, 11, 29, 8, 0));
+        let planned = oneonone::scheduler::pass::plan(&app.db, at(2026, 11, 30, 8, 0)).await.unwrap();
+        (planned, ())
+    };
+    assert!(planned.agendas >= 2);
+    let before = app.slack.calls_to("chat.postMessage").len();
+    let (_, worked) = app.tick(at(2026, 12, 2, 10, 0)).await;
+    assert!(worked.dropped >= 2, "{worked:?}");
+    let agendas: Vec<_> = app.slack.calls_to("chat.postMessage")[before..]
+        .iter()
+        .filter(|c| c.body.to_string().contains("Tue 1 Dec"))
+        .cloned()
+        .collect();
+    assert!(agendas.is_empty(), "no agenda for a meeting that already passed");
+});
+
+both_engines!(a_rate_limited_send_is_retried_after_retry_after_and_sent_once, |app| {
+    app.with_pair().await;
+    app.slack.fail_next("chat.postMessage", 429, serde_json::json!({"ok": false, "error": "ratelimited"}), Some(30));
+    let t0 = at(2026, 11, 30, 9, 0);
+    let (_, worked) = app.tick(t0).await;
+    assert_eq!((worked.sent, worked.retried), (1, 1), "{worked:?}");
+    // Not before Retry-After…
+    let (_, worked) = app.tick(t0 + chrono::Duration::seconds(10)).await;
+    assert_eq!(worked.sent, 0);
+    // …then once.
+    let (_, worked) = app.tick(t0 + chrono::Duration::minutes(5)).await;
+    assert_eq!(worked.sent, 1);
+    let (_, worked) = app.tick(t0 + chrono::Duration::minutes(10)).await;
+    assert_eq!(worked.sent, 0);
+    assert_eq!(dms_to(app, REPORT).iter().filter(|b| b.to_string().contains("1:1 with maria")).count(), 1);
+});
+
+both_engines!(a_permanent_slack_error_is_kept_as_failed_not_retried, |app| {
+    app.with_pair().await;
+    app.slack.fail_next("conversations.open", 200, serde_json::json!({"ok": false, "error": "user_not_found"}), None);
+    let (_, worked) = app.tick(at(2026, 11, 30, 9, 0)).await;
+    assert_eq!((worked.sent, worked.failed), (1, 1), "{worked:?}");
+    let (_, worked) = app.tick(at(2026, 11, 30, 12, 0)).await;
+    assert_eq!(worked.sent + worked.failed, 0);
+});
+
+#[tokio::test]
+async fn two_concurrent_passes_on_postgresql_send_each_notification_once() {
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else { return };
+    app.with_pair().await;
+    app.ok(MANAGER, "setup <@U0REPORT02> weekly on tuesday at 10:00 tz Europe/Berlin").await;
+    let now = at(2026, 11, 30, 14, 0);
+    app.clock.set(now);
+    let (a, b) = (app.sender(), app.sender());
+    let (ra, rb) = tokio::join!(
+        oneonone::scheduler::runner::run_once(&app.db, now, &a),
+        oneonone::scheduler::runner::run_once(&app.db, now, &b)
+    );
+    let (ra, rb) = (ra.unwrap().1, rb.unwrap().1);
+    assert_eq!(ra.sent + rb.sent, 4, "{ra:?} {rb:?}");
+    let agendas = app
+        .slack
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.body.to_string().contains("open_add_point"))
+        .count();
+    assert_eq!(agendas, 4);
+}
