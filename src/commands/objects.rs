@@ -38,6 +38,9 @@ pub enum ObjectAction {
     AddNote(MeetingId, String),
     ConfirmAttendance(MeetingId),
     Rate(MeetingId, u8, Option<String>),
+    /// One more meeting of a 1:1 besides its cadence, at a local date and
+    /// time of the caller (answering a `request`).
+    ExtraMeeting(SeriesId, NaiveDate, NaiveTime),
 }
 
 /// The answer for an id that is not (or no longer) the caller's to act on.
@@ -227,6 +230,38 @@ async fn run(ctx: &Ctx<'_>, actor: &Actor, action: ObjectAction) -> Res<Outcome>
             let (s, p, m) = checked(ctx, actor, id).await?;
             ctx.db.add_private_note(m.id, actor.person.id, &text, ctx.now).await?;
             agenda_outcome(ctx, actor, &s, &p, &m).await
+        }
+        ObjectAction::ExtraMeeting(sid, date, time) => {
+            let Some(s) = ctx.db.series(actor.workspace.id, sid).await? else { return Err(Fail::User(stale())) };
+            let Some(pid) = s.partner_of(actor.person.id) else { return Err(Fail::User(stale())) };
+            let Some(p) = ctx.db.person(actor.workspace.id, pid).await? else { return Err(Fail::User(stale())) };
+            if s.state != SeriesState::Active {
+                return oops("This 1:1 is paused or ended; resume it first.");
+            }
+            let at = schedule::localize(actor.person.tz(), date, time);
+            if at <= ctx.now {
+                return oops("That time has already passed — pick one that's still ahead.");
+            }
+            if at - ctx.now > chrono::Duration::days(366) {
+                return oops("That's more than a year away — pick a date within the next year.");
+            }
+            // An extra meeting is a meeting on its own slot: the cadence goes on around it.
+            let (m, created) = ctx.db.insert_meeting(s.id, at, at).await?;
+            if !created {
+                return oops("There's already a meeting of this 1:1 at that time.");
+            }
+            let mine = Reply::text(
+                Text::new()
+                    .plain("Extra 1:1 with ")
+                    .bold_user(p.display_name.clone())
+                    .plain(format!(" on {}. I've let them know.", super::format_instant(m.scheduled_at, actor.person.tz()))),
+            );
+            let theirs = Reply::text(
+                Text::new()
+                    .bold_user(actor.person.display_name.clone())
+                    .plain(format!(" scheduled an extra 1:1 with you on {}.", super::format_instant(m.scheduled_at, p.tz()))),
+            );
+            Ok(super::meetings::told(mine, &p, theirs, s.id))
         }
         ObjectAction::ConfirmAttendance(id) => {
             let (s, p, m) = checked(ctx, actor, id).await?;

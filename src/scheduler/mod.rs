@@ -2,9 +2,16 @@
 //! follow-up, overdue 1:1, action digest, stuck topic), recording each in the
 //! delivery table before it is sent, and delivering it.
 //!
-//! It will hold the planner (what is due on a pass), the worker (the pass
-//! itself) and the delivery kinds. Today it holds [`plan`], the pure timing
-//! rules. The scheduler depends on `domain` and `store` only; the chat
-//! platforms reach it through a seam, never by import.
+//! - [`plan`]: the pure timing rules (working hours, away, lead times).
+//! - [`pass`]: one planning pass — what is due, queued idempotently.
+//! - [`worker`]: claims due deliveries with a lease, renders, sends, records.
+//! - [`runner`]: one pass (`oneonone tick`) or a pass on every `ONEONONE_TICK`.
+//!
+//! The scheduler depends on `domain`, `store` and the command layer's
+//! renderers; chat platforms reach it through the `ChatSender` seam, never by
+//! import.
 
+pub mod pass;
 pub mod plan;
+pub mod runner;
+pub mod worker;

@@ -115,6 +115,21 @@ async fn deliver(
         worked.dropped += 1;
         return Ok(());
     };
+    // Nothing reaches someone who is away, and nothing but a last-minute
+    // agenda goes out of working hours (a pass after downtime may find work
+    // that was due in hours that have since ended): wait for the next allowed moment.
+    if super::plan::is_away(&to, now) || (d.kind != DeliveryKind::Agenda && !super::plan::is_allowed(&to, now)) {
+        match super::plan::next_allowed(&to, now) {
+            Some(next) => {
+                db.retry_delivery(d.id, next, "waiting for the recipient's working hours", now).await?;
+            }
+            None => {
+                db.drop_delivery(d.id, "the recipient has no working hours ahead", now).await?;
+                worked.dropped += 1;
+            }
+        }
+        return Ok(());
+    }
     let meeting = d.payload.get("meeting").and_then(|v| v.as_i64()).map(MeetingId);
     let reply = match render(db, now, &workspace, &to, &d, meeting).await? {
         Some(reply) => reply,

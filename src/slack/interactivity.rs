@@ -293,14 +293,13 @@ async fn answer(
                 let view = modals::setup_modal(Some(&from.external_id), actor.person.tz(), &names);
                 return open(st, team_id, trigger_id, view).await;
             }
-            Ok(Some(
-                Reply::text(
-                    Text::new()
-                        .plain("Pick a time that suits you both, for example: ")
-                        .code(format!("/oneonone reschedule <@{}> tomorrow at 2pm", from.external_id)),
-                )
-                .into(),
-            ))
+            // An extra meeting of the 1:1 they already have.
+            let Some(series) = ctx.db.series_between(actor.workspace.id, actor.person.id, from.id).await? else {
+                return Ok(Some(stale().into()));
+            };
+            let context = format!("Extra 1:1 with {}", from.display_name);
+            let initial = (ctx.now + chrono::Duration::days(1)).with_timezone(&actor.person.tz()).naive_local();
+            open(st, team_id, trigger_id, modals::extra_meeting_modal(series.id, &context, initial)).await
         }
     }
 }
@@ -408,6 +407,7 @@ fn to_action(sub: Submission) -> ObjectAction {
         Submission::AddToAgenda {
             series, category, text, ..
         } => ObjectAction::AddPointToSeries(series, category, text),
+        Submission::ExtraMeeting { series, date, time } => ObjectAction::ExtraMeeting(series, date, time),
         Submission::RateComment {
             meeting,
             score,
@@ -441,7 +441,7 @@ fn form_error(block: &'static str, reply: &Reply) -> Response {
 /// the person most likely has to change.
 fn submission_main_block(sub: &Submission) -> &'static str {
     match sub {
-        Submission::Reschedule { .. } => modals::field::DATE,
+        Submission::Reschedule { .. } | Submission::ExtraMeeting { .. } => modals::field::DATE,
         Submission::Setup { .. } => modals::field::REPORT,
         Submission::AddToAgenda { .. } => modals::field::SERIES,
         Submission::AddAction { .. } => modals::field::OWNER,

@@ -61,6 +61,8 @@ pub mod callback {
     pub const ADD_TO_AGENDA: &str = "add_to_agenda";
     /// A rating's optional comment (after the 1–5 buttons). Metadata: meeting id.
     pub const RATE_COMMENT: &str = "rate_comment";
+    /// An extra meeting of a 1:1, outside its cadence (metadata: the series id).
+    pub const EXTRA_MEETING: &str = "extra_meeting";
 }
 
 /// The inputs of the modals. Each constant is both the input block's
@@ -299,6 +301,21 @@ pub fn reschedule_modal(meeting: MeetingId, context: &str, current: NaiveDateTim
         blocks,
         Some(meeting.to_string()),
     )
+}
+
+/// `extra_meeting`: one more meeting of a 1:1 besides its cadence (answering
+/// a `request`), at a date and time in the caller's zone.
+pub fn extra_meeting_modal(series: SeriesId, context: &str, initial: NaiveDateTime) -> SlackView {
+    let date = SlackBlockDatePickerElement::new()
+        .with_action_id(action_id(field::DATE))
+        .with_initial_date(initial.date().format("%Y-%m-%d").to_string());
+    let time = SlackBlockTimePickerElement::new()
+        .with_action_id(action_id(field::TIME))
+        .with_initial_time(initial.time().format("%H:%M").to_string());
+    let mut blocks = context_block(&[context, "Your partner will be told about the extra meeting."]);
+    blocks.push(input(field::DATE, "Date", date).into());
+    blocks.push(input(field::TIME, "Time", time).into());
+    modal(callback::EXTRA_MEETING, "Extra 1:1", "Schedule", blocks, Some(series.to_string()))
 }
 
 /// `setup`: a new 1:1 (or new settings for an existing one) with the caller
@@ -751,6 +768,12 @@ pub enum Submission {
         /// `None` when left blank.
         comment: Option<String>,
     },
+    /// One more meeting of a 1:1 at a local date and time of the caller.
+    ExtraMeeting {
+        series: SeriesId,
+        date: NaiveDate,
+        time: NaiveTime,
+    },
 }
 
 /// Field-level problems, `(block_id, message for the person)`, answered to
@@ -856,6 +879,12 @@ pub fn read_submission(payload: &Value) -> Result<Submission, SubmissionError> {
                     time: time?,
                 })
             })
+        }
+        callback::EXTRA_MEETING => {
+            let series = SeriesId(parse_id(metadata)?);
+            let date = form.required_date(field::DATE);
+            let time = form.time(field::TIME);
+            form.finish(|| Some(Submission::ExtraMeeting { series, date: date?, time: time? }))
         }
         callback::SETUP => {
             if !metadata.is_empty() {
