@@ -47,7 +47,13 @@ impl App {
                 let stopped = async move {
                     let _ = stop.wait_for(|s| *s).await;
                 };
-                tokio::spawn(crate::scheduler::runner::run_loop(db.clone(), clock.clone(), schedule.clone(), sender, stopped));
+                tokio::spawn(crate::scheduler::runner::run_loop(
+                    db.clone(),
+                    clock.clone(),
+                    schedule.clone(),
+                    sender,
+                    stopped,
+                ));
             }
             (Some(_), None) => tracing::warn!("scheduler idle: no chat platform is configured to send through"),
             (None, _) => tracing::info!("scheduler off (--no-scheduler): run `oneonone tick` from cron"),
@@ -69,6 +75,7 @@ impl App {
             router,
             db,
             port,
+            stop_scheduler: stop_tx,
         })
     }
 
@@ -126,15 +133,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_passwords_are_redacted() {
-        assert_eq!(super::redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
-    }
-}
-
 /// `oneonone tick`: one scheduler pass as of `now`, then exit.
 pub async fn tick(config: Config, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url)
@@ -143,11 +141,16 @@ pub async fn tick(config: Config, now: chrono::DateTime<chrono::Utc>) -> anyhow:
     db.migrate().await.context("cannot apply the database migrations")?;
     let Some(slack) = &config.slack else {
         let planned = crate::scheduler::pass::plan(&db, now).await?;
-        tracing::warn!(planned.agendas = planned.agendas, "nothing sent: no chat platform is configured");
+        tracing::warn!(
+            planned.agendas = planned.agendas,
+            "nothing sent: no chat platform is configured"
+        );
         db.close().await;
         return Ok(());
     };
-    let sender = crate::slack::sender::SlackSender { slack: slack::SlackState::new(slack, Clock::frozen(now))? };
+    let sender = crate::slack::sender::SlackSender {
+        slack: slack::SlackState::new(slack, Clock::frozen(now))?,
+    };
     let (planned, worked) = crate::scheduler::runner::run_once(&db, now, &sender).await?;
     tracing::info!(
         planned.agendas = planned.agendas,
@@ -160,4 +163,13 @@ pub async fn tick(config: Config, now: chrono::DateTime<chrono::Utc>) -> anyhow:
     );
     db.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(super::redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
 }

@@ -151,9 +151,18 @@ impl RawConfig {
         };
         let tick_raw = non_empty(&self.tick).unwrap_or(DEFAULT_TICK);
         let tick: cron::Schedule = tick_raw.parse().map_err(|e| {
-            invalid("ONEONONE_TICK", format!("not a cron expression with seconds like \"0 * * * * *\" ({e})"))
+            invalid(
+                "ONEONONE_TICK",
+                format!("not a cron expression with seconds like \"0 * * * * *\" ({e})"),
+            )
         })?;
-        Ok(Config { database_url, listen, slack, log_format, tick: (!self.no_scheduler).then_some(tick) })
+        Ok(Config {
+            database_url,
+            listen,
+            slack,
+            log_format,
+            tick: (!self.no_scheduler).then_some(tick),
+        })
     }
 }
 

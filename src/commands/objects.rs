@@ -232,9 +232,15 @@ async fn run(ctx: &Ctx<'_>, actor: &Actor, action: ObjectAction) -> Res<Outcome>
             agenda_outcome(ctx, actor, &s, &p, &m).await
         }
         ObjectAction::ExtraMeeting(sid, date, time) => {
-            let Some(s) = ctx.db.series(actor.workspace.id, sid).await? else { return Err(Fail::User(stale())) };
-            let Some(pid) = s.partner_of(actor.person.id) else { return Err(Fail::User(stale())) };
-            let Some(p) = ctx.db.person(actor.workspace.id, pid).await? else { return Err(Fail::User(stale())) };
+            let Some(s) = ctx.db.series(actor.workspace.id, sid).await? else {
+                return Err(Fail::User(stale()));
+            };
+            let Some(pid) = s.partner_of(actor.person.id) else {
+                return Err(Fail::User(stale()));
+            };
+            let Some(p) = ctx.db.person(actor.workspace.id, pid).await? else {
+                return Err(Fail::User(stale()));
+            };
             if s.state != SeriesState::Active {
                 return oops("This 1:1 is paused or ended; resume it first.");
             }
@@ -254,13 +260,15 @@ async fn run(ctx: &Ctx<'_>, actor: &Actor, action: ObjectAction) -> Res<Outcome>
                 Text::new()
                     .plain("Extra 1:1 with ")
                     .bold_user(p.display_name.clone())
-                    .plain(format!(" on {}. I've let them know.", super::format_instant(m.scheduled_at, actor.person.tz()))),
+                    .plain(format!(
+                        " on {}. I've let them know.",
+                        super::format_instant(m.scheduled_at, actor.person.tz())
+                    )),
             );
-            let theirs = Reply::text(
-                Text::new()
-                    .bold_user(actor.person.display_name.clone())
-                    .plain(format!(" scheduled an extra 1:1 with you on {}.", super::format_instant(m.scheduled_at, p.tz()))),
-            );
+            let theirs = Reply::text(Text::new().bold_user(actor.person.display_name.clone()).plain(format!(
+                " scheduled an extra 1:1 with you on {}.",
+                super::format_instant(m.scheduled_at, p.tz())
+            )));
             Ok(super::meetings::told(mine, &p, theirs, s.id))
         }
         ObjectAction::ConfirmAttendance(id) => {

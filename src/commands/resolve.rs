@@ -341,10 +341,19 @@ fn end_of(s: &Series, m: &Meeting) -> DateTime<Utc> {
 /// that has not ended yet, or the next cadence slot.
 pub(crate) async fn next_meeting(ctx: &Ctx<'_>, s: &Series) -> Res<Meeting> {
     let pending = ctx.db.pending_meetings(s.id).await?;
-    if let Some(m) = pending.into_iter().find(|m| end_of(s, m) > ctx.now) {
-        return Ok(m);
+    let existing = pending.into_iter().find(|m| end_of(s, m) > ctx.now);
+    // The cadence's own next slot may come before an existing pending meeting
+    // (an extra meeting next week must not hide this week's regular one).
+    let regular = first_pending_slot(ctx, s, ctx.now - Duration::minutes(i64::from(s.duration_minutes))).await;
+    match (existing, regular) {
+        (Some(e), Ok(r)) => Ok(if r.scheduled_at < e.scheduled_at && end_of(s, &r) > ctx.now {
+            r
+        } else {
+            e
+        }),
+        (Some(e), Err(_)) => Ok(e),
+        (None, r) => r,
     }
-    first_pending_slot(ctx, s, ctx.now - Duration::minutes(i64::from(s.duration_minutes))).await
 }
 
 /// The first cadence slot after `after` whose meeting is still pending,

@@ -35,6 +35,8 @@ id_type!(
     TemplateId,
     RequestId,
     PostedAgendaId,
+    /// One queued notification (SPEC §8).
+    DeliveryId,
 );
 
 /// The chat platform a workspace lives on. A closed set: an enum, not a trait.
@@ -459,4 +461,139 @@ pub struct PostedAgenda {
     pub person_id: PersonId,
     pub channel: String,
     pub ts: String,
+}
+
+/// What a notification is (SPEC §8). Part of its dedupe key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DeliveryKind {
+    Agenda,
+    FollowUp,
+    Overdue,
+    ActionDigest,
+    StuckTopic,
+    /// A one-off message (a request, a change) that still wants durability.
+    Notice,
+}
+
+impl DeliveryKind {
+    pub const ALL: [DeliveryKind; 6] = [
+        DeliveryKind::Agenda,
+        DeliveryKind::FollowUp,
+        DeliveryKind::Overdue,
+        DeliveryKind::ActionDigest,
+        DeliveryKind::StuckTopic,
+        DeliveryKind::Notice,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryKind::Agenda => "agenda",
+            DeliveryKind::FollowUp => "follow_up",
+            DeliveryKind::Overdue => "overdue",
+            DeliveryKind::ActionDigest => "action_digest",
+            DeliveryKind::StuckTopic => "stuck_topic",
+            DeliveryKind::Notice => "notice",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Where a delivery is in its life: `pending` -> `sending` (claimed, leased)
+/// -> `sent`, or back to `pending` for a retry, or `failed` after the last
+/// attempt; `dropped` when it no longer makes sense to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DeliveryState {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+    Dropped,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 5] = [
+        DeliveryState::Pending,
+        DeliveryState::Sending,
+        DeliveryState::Sent,
+        DeliveryState::Failed,
+        DeliveryState::Dropped,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Dropped => "dropped",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    /// Sent, failed and dropped deliveries never change again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            DeliveryState::Sent | DeliveryState::Failed | DeliveryState::Dropped
+        )
+    }
+}
+
+/// A notification to queue. The store turns it into a `pending` delivery,
+/// at most once per `dedupe_key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDelivery {
+    pub workspace_id: WorkspaceId,
+    pub kind: DeliveryKind,
+    /// What it is about, e.g. `meeting:17` or `person:4`.
+    pub subject: String,
+    /// The occurrence it belongs to (a meeting's start, a digest's day).
+    pub slot: DateTime<Utc>,
+    pub recipient_id: PersonId,
+    /// What the worker renders from; opaque to the store.
+    pub payload: serde_json::Value,
+    pub due_at: DateTime<Utc>,
+    pub max_attempts: u32,
+}
+
+impl NewDelivery {
+    /// `{kind}:{subject}:{slot}:{recipient}`, the slot in unix seconds: one
+    /// notification per occurrence and recipient, however often a pass runs.
+    pub fn dedupe_key(&self) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            self.kind.as_str(),
+            self.subject,
+            self.slot.timestamp(),
+            self.recipient_id
+        )
+    }
+}
+
+/// A queued notification as the store holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub workspace_id: WorkspaceId,
+    pub kind: DeliveryKind,
+    pub subject: String,
+    pub slot: DateTime<Utc>,
+    pub dedupe_key: String,
+    pub recipient_id: PersonId,
+    pub payload: serde_json::Value,
+    pub due_at: DateTime<Utc>,
+    pub state: DeliveryState,
+    /// Claims so far, including the one in progress while `sending`.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// While `sending`: when the claim expires and another worker may take it.
+    pub lease_until: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// The sent message (Slack: channel and ts), for reactions and `chat.update`.
+    pub message_channel: Option<String>,
+    pub message_ts: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
 }

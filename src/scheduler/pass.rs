@@ -7,9 +7,7 @@
 //! notification exists once. Sending is the worker's job (`worker.rs`).
 
 use super::plan;
-use crate::domain::model::{
-    DeliveryKind, Meeting, MeetingState, NewDelivery, Person, Series, SeriesState,
-};
+use crate::domain::model::{DeliveryKind, Meeting, MeetingState, NewDelivery, Person, Series, SeriesState};
 use crate::store::{Db, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -32,16 +30,20 @@ pub struct Planned {
 pub async fn plan(db: &Db, now: DateTime<Utc>) -> Result<Planned, StoreError> {
     let mut planned = Planned::default();
     for series in db.active_series().await? {
-        let Some(manager) = db.person(series.workspace_id, series.manager_id).await? else { continue };
-        let Some(report) = db.person(series.workspace_id, series.report_id).await? else { continue };
+        let Some(manager) = db.person(series.workspace_id, series.manager_id).await? else {
+            continue;
+        };
+        let Some(report) = db.person(series.workspace_id, series.report_id).await? else {
+            continue;
+        };
         if let Some(m) = upcoming_meeting(db, &series, now).await? {
             let lead = Duration::minutes(i64::from(series.lead_minutes));
             // The report is asked first: their agenda is due no later than the manager's.
             for person in [&report, &manager] {
-                if let Some(due) = plan::agenda_send_at(person, m.scheduled_at, lead) {
-                    if queue(db, &series, DeliveryKind::Agenda, &m, person, due, now).await? {
-                        planned.agendas += 1;
-                    }
+                if let Some(due) = plan::agenda_send_at(person, m.scheduled_at, lead)
+                    && queue(db, &series, DeliveryKind::Agenda, &m, person, due, now).await?
+                {
+                    planned.agendas += 1;
                 }
             }
         }
@@ -51,10 +53,10 @@ pub async fn plan(db: &Db, now: DateTime<Utc>) -> Result<Planned, StoreError> {
                 continue;
             }
             for person in [&manager, &report] {
-                if let Some(due) = plan::follow_up_send_at(person, end) {
-                    if queue(db, &series, DeliveryKind::FollowUp, &m, person, due, now).await? {
-                        planned.follow_ups += 1;
-                    }
+                if let Some(due) = plan::follow_up_send_at(person, end)
+                    && queue(db, &series, DeliveryKind::FollowUp, &m, person, due, now).await?
+                {
+                    planned.follow_ups += 1;
                 }
             }
         }
@@ -69,7 +71,12 @@ async fn upcoming_meeting(db: &Db, s: &Series, now: DateTime<Utc>) -> Result<Opt
         return Ok(None);
     }
     let lead = Duration::minutes(i64::from(s.lead_minutes));
-    if let Some(m) = db.pending_meetings(s.id).await?.into_iter().find(|m| m.scheduled_at > now) {
+    if let Some(m) = db
+        .pending_meetings(s.id)
+        .await?
+        .into_iter()
+        .find(|m| m.scheduled_at > now)
+    {
         return Ok((m.scheduled_at - lead <= now + PLAN_AHEAD).then_some(m));
     }
     let mut after = now;

@@ -12,9 +12,7 @@
 use super::pass::still_relevant;
 use crate::commands::objects::agenda_view;
 use crate::commands::{self, Actor, Ctx, Directory, DirectoryFuture};
-use crate::domain::model::{
-    Delivery, DeliveryKind, MeetingId, Person, Platform, Profile, SeriesId, Workspace,
-};
+use crate::domain::model::{Delivery, DeliveryKind, MeetingId, Person, Platform, Profile, SeriesId, Workspace};
 use crate::domain::reply::{Button, Reply, Text};
 use crate::store::{Db, StoreError, backoff};
 use chrono::{DateTime, Duration, Utc};
@@ -36,7 +34,10 @@ pub struct Sent {
 pub enum SendError {
     /// Try again later (rate limit, outage); `after` is the platform's Retry-After.
     #[error("temporary failure: {reason}")]
-    Retry { after: Option<std::time::Duration>, reason: String },
+    Retry {
+        after: Option<std::time::Duration>,
+        reason: String,
+    },
     /// It will never work (user gone, app not installed): keep as failed.
     #[error("permanent failure: {0}")]
     Permanent(String),
@@ -95,23 +96,25 @@ async fn deliver(
     worked: &mut Worked,
 ) -> Result<(), StoreError> {
     let Some(workspace) = db.workspace(d.workspace_id).await? else {
-        db.drop_delivery(d.id, "workspace gone", now).await?;
+        db.drop_delivery(&d, "workspace gone", now).await?;
         worked.dropped += 1;
         return Ok(());
     };
     if workspace.platform == Platform::Console {
         // The playground has no direct messages to deliver into.
-        db.drop_delivery(d.id, "console workspaces receive no notifications", now).await?;
+        db.drop_delivery(&d, "console workspaces receive no notifications", now)
+            .await?;
         worked.dropped += 1;
         return Ok(());
     }
     if workspace.platform != sender.platform() {
         // Another platform's notification: leave it for a worker that can send it.
-        db.retry_delivery(d.id, now + LEASE, "no sender for this platform here", now).await?;
+        db.retry_delivery(&d, now + LEASE, "no sender for this platform here", now)
+            .await?;
         return Ok(());
     }
     let Some(to) = db.person(workspace.id, d.recipient_id).await? else {
-        db.drop_delivery(d.id, "recipient gone", now).await?;
+        db.drop_delivery(&d, "recipient gone", now).await?;
         worked.dropped += 1;
         return Ok(());
     };
@@ -121,10 +124,12 @@ async fn deliver(
     if super::plan::is_away(&to, now) || (d.kind != DeliveryKind::Agenda && !super::plan::is_allowed(&to, now)) {
         match super::plan::next_allowed(&to, now) {
             Some(next) => {
-                db.retry_delivery(d.id, next, "waiting for the recipient's working hours", now).await?;
+                db.retry_delivery(&d, next, "waiting for the recipient's working hours", now)
+                    .await?;
             }
             None => {
-                db.drop_delivery(d.id, "the recipient has no working hours ahead", now).await?;
+                db.drop_delivery(&d, "the recipient has no working hours ahead", now)
+                    .await?;
                 worked.dropped += 1;
             }
         }
@@ -134,31 +139,35 @@ async fn deliver(
     let reply = match render(db, now, &workspace, &to, &d, meeting).await? {
         Some(reply) => reply,
         None => {
-            db.drop_delivery(d.id, "no longer relevant (held, skipped, moved or passed)", now).await?;
+            db.drop_delivery(&d, "no longer relevant (held, skipped, moved or passed)", now)
+                .await?;
             worked.dropped += 1;
             return Ok(());
         }
     };
     match sender.send(&workspace, &to, &reply).await {
         Ok(sent) => {
-            if d.kind == DeliveryKind::Agenda {
-                if let Some(m) = meeting {
-                    db.record_posted_agenda(m, to.id, &sent.channel, &sent.ts, now).await?;
-                }
+            if d.kind == DeliveryKind::Agenda
+                && let Some(m) = meeting
+            {
+                db.record_posted_agenda(m, to.id, &sent.channel, &sent.ts, now).await?;
             }
-            db.complete_delivery(d.id, Some(&sent.channel), Some(&sent.ts), now).await?;
+            db.complete_delivery(&d, Some(&sent.channel), Some(&sent.ts), now)
+                .await?;
             worked.sent += 1;
         }
         Err(SendError::Retry { after, reason }) => {
             let next = now + backoff(d.attempts, after);
-            match db.retry_delivery(d.id, next, &reason, now).await? {
+            match db.retry_delivery(&d, next, &reason, now).await? {
                 crate::store::RetryOutcome::Rescheduled => worked.retried += 1,
                 crate::store::RetryOutcome::Failed => worked.failed += 1,
+                // Our lease ran out and another worker took the row over: it decides.
+                crate::store::RetryOutcome::Lost => {}
             }
             tracing::warn!(delivery.id = %d.id, delivery.kind = d.kind.as_str(), error = %reason, "delivery will be retried");
         }
         Err(SendError::Permanent(reason)) => {
-            db.fail_delivery(d.id, &reason, now).await?;
+            db.fail_delivery(&d, &reason, now).await?;
             worked.failed += 1;
             tracing::warn!(delivery.id = %d.id, delivery.kind = d.kind.as_str(), error = %reason, "delivery failed");
         }
@@ -177,7 +186,9 @@ async fn render(
     meeting: Option<MeetingId>,
 ) -> Result<Option<Reply>, StoreError> {
     let Some(m) = meeting else { return Ok(None) };
-    let Some(meeting) = db.meeting(m).await? else { return Ok(None) };
+    let Some(meeting) = db.meeting(m).await? else {
+        return Ok(None);
+    };
     if !still_relevant(d.kind, &meeting, now) {
         return Ok(None);
     }
@@ -186,10 +197,17 @@ async fn render(
         now,
         directory: &NoDirectory,
         platform: workspace.platform,
-        invocation: if workspace.platform == Platform::Slack { "/oneonone" } else { "" },
+        invocation: if workspace.platform == Platform::Slack {
+            "/oneonone"
+        } else {
+            ""
+        },
         line: "",
     };
-    let actor = Actor { workspace: workspace.clone(), person: to.clone() };
+    let actor = Actor {
+        workspace: workspace.clone(),
+        person: to.clone(),
+    };
     let agenda = agenda_view(&ctx, &actor, meeting.id).await.map_err(command_error)?;
     let Some(agenda) = agenda else { return Ok(None) };
     match d.kind {

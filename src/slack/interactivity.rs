@@ -15,7 +15,7 @@ use crate::commands::objects::{ObjectAction, apply_to, meeting_of, stale, try_ap
 use crate::commands::{self, Actor, CommandError, format_instant, resolve_actor};
 use crate::domain::command::{Command, PersonRef, SetupArgs};
 use crate::domain::model::{ActionItemId, MeetingId, Platform, RequestId, SeriesId, SeriesState, TalkingPointId};
-use crate::domain::reply::{Outcome, Reply, Text};
+use crate::domain::reply::{Outcome, Reply};
 use crate::slack::verify::VerifiedSlackBody;
 use axum::Json;
 use axum::extract::State;
@@ -294,12 +294,24 @@ async fn answer(
                 return open(st, team_id, trigger_id, view).await;
             }
             // An extra meeting of the 1:1 they already have.
-            let Some(series) = ctx.db.series_between(actor.workspace.id, actor.person.id, from.id).await? else {
+            let Some(series) = ctx
+                .db
+                .series_between(actor.workspace.id, actor.person.id, from.id)
+                .await?
+            else {
                 return Ok(Some(stale().into()));
             };
             let context = format!("Extra 1:1 with {}", from.display_name);
-            let initial = (ctx.now + chrono::Duration::days(1)).with_timezone(&actor.person.tz()).naive_local();
-            open(st, team_id, trigger_id, modals::extra_meeting_modal(series.id, &context, initial)).await
+            let initial = (ctx.now + chrono::Duration::days(1))
+                .with_timezone(&actor.person.tz())
+                .naive_local();
+            open(
+                st,
+                team_id,
+                trigger_id,
+                modals::extra_meeting_modal(series.id, &context, initial),
+            )
+            .await
         }
     }
 }

@@ -315,7 +315,13 @@ pub fn extra_meeting_modal(series: SeriesId, context: &str, initial: NaiveDateTi
     let mut blocks = context_block(&[context, "Your partner will be told about the extra meeting."]);
     blocks.push(input(field::DATE, "Date", date).into());
     blocks.push(input(field::TIME, "Time", time).into());
-    modal(callback::EXTRA_MEETING, "Extra 1:1", "Schedule", blocks, Some(series.to_string()))
+    modal(
+        callback::EXTRA_MEETING,
+        "Extra 1:1",
+        "Schedule",
+        blocks,
+        Some(series.to_string()),
+    )
 }
 
 /// `setup`: a new 1:1 (or new settings for an existing one) with the caller
@@ -884,7 +890,13 @@ pub fn read_submission(payload: &Value) -> Result<Submission, SubmissionError> {
             let series = SeriesId(parse_id(metadata)?);
             let date = form.required_date(field::DATE);
             let time = form.time(field::TIME);
-            form.finish(|| Some(Submission::ExtraMeeting { series, date: date?, time: time? }))
+            form.finish(|| {
+                Some(Submission::ExtraMeeting {
+                    series,
+                    date: date?,
+                    time: time?,
+                })
+            })
         }
         callback::SETUP => {
             if !metadata.is_empty() {

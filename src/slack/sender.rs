@@ -33,10 +33,21 @@ const PERMANENT: &[&str] = &[
 
 fn sort(e: SlackApiError) -> SendError {
     match e {
-        SlackApiError::RateLimited(after) => SendError::Retry { after, reason: "Slack rate limit".into() },
-        SlackApiError::Api(code) if PERMANENT.contains(&code.as_str()) => SendError::Permanent(format!("Slack: {code}")),
-        SlackApiError::Api(code) => SendError::Retry { after: None, reason: format!("Slack: {code}") },
-        SlackApiError::Transport(_) => SendError::Retry { after: None, reason: "Slack unreachable".into() },
+        SlackApiError::RateLimited(after) => SendError::Retry {
+            after,
+            reason: "Slack rate limit".into(),
+        },
+        SlackApiError::Api(code) if PERMANENT.contains(&code.as_str()) => {
+            SendError::Permanent(format!("Slack: {code}"))
+        }
+        SlackApiError::Api(code) => SendError::Retry {
+            after: None,
+            reason: format!("Slack: {code}"),
+        },
+        SlackApiError::Transport(_) => SendError::Retry {
+            after: None,
+            reason: "Slack unreachable".into(),
+        },
     }
 }
 
@@ -47,8 +58,18 @@ impl ChatSender for SlackSender {
                 return Err(SendError::Permanent("no Slack bot token for this workspace".into()));
             };
             let team = &workspace.external_id;
-            let channel = self.slack.api.open_dm(&token, team, &to.external_id).await.map_err(sort)?;
-            let ts = self.slack.api.post_message(&token, team, &channel, render::message(reply)).await.map_err(sort)?;
+            let channel = self
+                .slack
+                .api
+                .open_dm(&token, team, &to.external_id)
+                .await
+                .map_err(sort)?;
+            let ts = self
+                .slack
+                .api
+                .post_message(&token, team, &channel, render::message(reply))
+                .await
+                .map_err(sort)?;
             Ok(Sent { channel, ts })
         })
     }

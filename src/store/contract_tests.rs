@@ -22,7 +22,25 @@ macro_rules! contract {
             }
         }
     };
+    // Scenarios about concurrency run their tasks on several threads.
+    ($name:ident, multi_thread, |$db:ident| $body:block) => {
+        mod $name {
+            use super::*;
+            async fn run($db: Db) $body
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_sqlite() {
+                run(testing::fresh_sqlite().await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_postgres() {
+                if let Some(db) = testing::fresh_postgres().await {
+                    run(db).await;
+                }
+            }
+        }
+    };
 }
+pub(super) use contract;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap()

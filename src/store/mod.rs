@@ -12,6 +12,8 @@ pub mod testing;
 
 #[cfg(test)]
 mod contract_tests;
+#[cfg(test)]
+mod delivery_contract_tests;
 
 use crate::domain::model::*;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -64,6 +66,11 @@ macro_rules! on_db {
         }
     };
 }
+
+// After `on_db!`: macros are visible only to modules declared below them.
+mod deliveries;
+
+pub use deliveries::{RetryOutcome, backoff};
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");

@@ -1725,31 +1725,47 @@ both_engines!(an_invalid_setup_form_names_the_field_to_fix, |app| {
     assert!(app.db.series_for_person(ws.id, m.id, true).await.unwrap().is_empty());
 });
 
-both_engines!(a_request_for_an_extra_meeting_is_answered_with_a_form_that_schedules_one, |app| {
-    app.with_pair().await;
-    app.ok(REPORT, "request <@U0MANAGER1> can we talk about the reorg?").await;
-    let dm = app
-        .slack
-        .wait_for("chat.postMessage", 2)
-        .await
-        .into_iter()
-        .find(|c| c.body.to_string().contains("request_extra"))
-        .expect("the request DM")
-        .body;
-    let req = value_of(&dm["blocks"], "request_extra").unwrap();
-    click(app, MANAGER, button("request_extra", &req), ephemeral(), "x1").await;
-    let opened = app.slack.wait_for("views.open", 1).await.pop().unwrap().body;
-    assert_eq!(opened["view"]["callback_id"], "extra_meeting");
-    let (status, body) = submit(app, &submission(MANAGER, &opened, serde_json::json!({
-        "date": {"date": input("datepicker", "selected_date", serde_json::json!("2026-12-03"))},
-        "time": {"time": input("timepicker", "selected_time", serde_json::json!("16:00"))}
-    }))).await;
-    assert_eq!((status, body.as_str()), (200, ""), "{body}");
-    let posts = app.slack.wait_for("chat.postMessage", 3).await;
-    assert!(posts.iter().any(|c| c.body["channel"] == format!("D{REPORT}") && c.body.to_string().contains("extra 1:1")));
-    // The extra meeting is the next one; the cadence goes on after it.
-    let t = app.ok(REPORT, "agenda").await;
-    assert!(t.contains("Tue 1 Dec 2026"), "{t}");
-    app.ok(REPORT, "skip").await;
-    assert!(app.ok(REPORT, "agenda").await.contains("Thu 3 Dec 2026, 20:30 IST"));
-});
+both_engines!(
+    a_request_for_an_extra_meeting_is_answered_with_a_form_that_schedules_one,
+    |app| {
+        app.with_pair().await;
+        app.ok(REPORT, "request <@U0MANAGER1> can we talk about the reorg?")
+            .await;
+        let dm = app
+            .slack
+            .wait_for("chat.postMessage", 2)
+            .await
+            .into_iter()
+            .find(|c| c.body.to_string().contains("request_extra"))
+            .expect("the request DM")
+            .body;
+        let req = value_of(&dm["blocks"], "request_extra").unwrap();
+        click(app, MANAGER, button("request_extra", &req), ephemeral(), "x1").await;
+        let opened = app.slack.wait_for("views.open", 1).await.pop().unwrap().body;
+        assert_eq!(opened["view"]["callback_id"], "extra_meeting");
+        let (status, body) = submit(
+            app,
+            &submission(
+                MANAGER,
+                &opened,
+                serde_json::json!({
+                    "date": {"date": input("datepicker", "selected_date", serde_json::json!("2026-12-03"))},
+                    "time": {"time": input("timepicker", "selected_time", serde_json::json!("16:00"))}
+                }),
+            ),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, ""), "{body}");
+        let posts = app.slack.wait_for("chat.postMessage", 3).await;
+        assert!(
+            posts
+                .iter()
+                .any(|c| c.body["channel"] == format!("D{REPORT}") && c.body.to_string().contains("extra 1:1"))
+        );
+        // The extra meeting is the next one; the cadence goes on after it.
+        let t = app.ok(REPORT, "agenda").await;
+        assert!(t.contains("Tue 1 Dec 2026"), "{t}");
+        app.ok(REPORT, "skip").await;
+        assert!(app.ok(REPORT, "agenda").await.contains("Thu 3 Dec 2026, 20:30 IST"));
+    }
+);

@@ -35,7 +35,9 @@ both_engines!(the_agenda_reaches_both_a_day_before_in_working_hours_once, |app| 
     assert_eq!(dms_to(app, MANAGER).len(), 1);
     // Every later pass sends nothing new.
     for minutes in [1, 2, 30, 120] {
-        let (_, worked) = app.tick(at(2026, 11, 30, 9, 0) + chrono::Duration::minutes(minutes)).await;
+        let (_, worked) = app
+            .tick(at(2026, 11, 30, 9, 0) + chrono::Duration::minutes(minutes))
+            .await;
         assert_eq!(worked.sent, 0);
     }
     // The posted agenda is live: a change updates it in place.
@@ -44,23 +46,41 @@ both_engines!(the_agenda_reaches_both_a_day_before_in_working_hours_once, |app| 
     assert!(updates.iter().any(|u| u.body.to_string().contains("hiring plan")));
 });
 
-both_engines!(nothing_goes_out_of_working_hours_it_waits_for_the_next_allowed_moment, |app| {
-    app.with_pair().await;
-    // Rahul works 09:00–18:00 Kolkata (03:30–12:30 UTC). Make the lead time put
-    // the agenda at 20:00 UTC Monday, the middle of his night.
-    app.ok(REPORT, "settings hours 09:00-18:00").await;
-    let ws = app.db.workspace_by_external(oneonone::domain::model::Platform::Slack, TEAM).await.unwrap().unwrap();
-    let m = app.db.person_by_external(ws.id, MANAGER).await.unwrap().unwrap();
-    let mut s = app.db.series_for_person(ws.id, m.id, false).await.unwrap().remove(0);
-    s.lead_minutes = 13 * 60; // 09:00 UTC Tuesday - 13 h = 20:00 UTC Monday
-    app.db.update_series(&s).await.unwrap();
-    app.tick(at(2026, 11, 30, 20, 0)).await;
-    assert!(dms_to(app, REPORT).iter().all(|b| !b.to_string().contains("Talking points") && !b.to_string().contains("No talking points")));
-    // 03:30 UTC Tuesday is 09:00 in Kolkata: now it goes.
-    let (_, worked) = app.tick(at(2026, 12, 1, 3, 30)).await;
-    assert!(worked.sent >= 1);
-    assert!(dms_to(app, REPORT).last().unwrap().to_string().contains("1:1 with maria"));
-});
+both_engines!(
+    nothing_goes_out_of_working_hours_it_waits_for_the_next_allowed_moment,
+    |app| {
+        app.with_pair().await;
+        // Rahul works 09:00–18:00 Kolkata (03:30–12:30 UTC). Make the lead time put
+        // the agenda at 20:00 UTC Monday, the middle of his night.
+        app.ok(REPORT, "settings hours 09:00-18:00").await;
+        let ws = app
+            .db
+            .workspace_by_external(oneonone::domain::model::Platform::Slack, TEAM)
+            .await
+            .unwrap()
+            .unwrap();
+        let m = app.db.person_by_external(ws.id, MANAGER).await.unwrap().unwrap();
+        let mut s = app.db.series_for_person(ws.id, m.id, false).await.unwrap().remove(0);
+        s.lead_minutes = 13 * 60; // 09:00 UTC Tuesday - 13 h = 20:00 UTC Monday
+        app.db.update_series(&s).await.unwrap();
+        app.tick(at(2026, 11, 30, 20, 0)).await;
+        assert!(
+            dms_to(app, REPORT)
+                .iter()
+                .all(|b| !b.to_string().contains("Talking points") && !b.to_string().contains("No talking points"))
+        );
+        // 03:30 UTC Tuesday is 09:00 in Kolkata: now it goes.
+        let (_, worked) = app.tick(at(2026, 12, 1, 3, 30)).await;
+        assert!(worked.sent >= 1);
+        assert!(
+            dms_to(app, REPORT)
+                .last()
+                .unwrap()
+                .to_string()
+                .contains("1:1 with maria")
+        );
+    }
+);
 
 both_engines!(a_follow_up_asks_if_an_unmarked_meeting_happened, |app| {
     app.with_pair().await;
@@ -69,36 +89,50 @@ both_engines!(a_follow_up_asks_if_an_unmarked_meeting_happened, |app| {
     let (_, worked) = app.tick(at(2026, 12, 1, 10, 30)).await;
     assert_eq!(worked.sent, 2, "{worked:?}");
     let last = dms_to(app, MANAGER).pop().unwrap().to_string();
-    assert!(last.contains("happen?") && last.contains("meeting_held") && last.contains("meeting_skip"), "{last}");
+    assert!(
+        last.contains("happen?") && last.contains("meeting_held") && last.contains("meeting_skip"),
+        "{last}"
+    );
     // Once marked held, nothing more about it.
     app.ok(MANAGER, "held").await;
     let (_, worked) = app.tick(at(2026, 12, 1, 12, 0)).await;
     assert_eq!(worked.sent, 0);
 });
 
-both_engines!(an_agenda_whose_meeting_passed_during_downtime_is_dropped_not_sent, |app| {
-    app.with_pair().await;
-    // Planned on Monday, but the service was down until Wednesday.
-    let (planned, _) = {
-        app.clock.set(at(2026, 11, 29, 8, 0));
-        let planned = oneonone::scheduler::pass::plan(&app.db, at(2026, 11, 30, 8, 0)).await.unwrap();
-        (planned, ())
-    };
-    assert!(planned.agendas >= 2);
-    let before = app.slack.calls_to("chat.postMessage").len();
-    let (_, worked) = app.tick(at(2026, 12, 2, 10, 0)).await;
-    assert!(worked.dropped >= 2, "{worked:?}");
-    let agendas: Vec<_> = app.slack.calls_to("chat.postMessage")[before..]
-        .iter()
-        .filter(|c| c.body.to_string().contains("Tue 1 Dec"))
-        .cloned()
-        .collect();
-    assert!(agendas.is_empty(), "no agenda for a meeting that already passed");
-});
+both_engines!(
+    an_agenda_whose_meeting_passed_during_downtime_is_dropped_not_sent,
+    |app| {
+        app.with_pair().await;
+        // Planned on Monday, but the service was down until Wednesday.
+        let (planned, _) = {
+            app.clock.set(at(2026, 11, 29, 8, 0));
+            let planned = oneonone::scheduler::pass::plan(&app.db, at(2026, 11, 30, 8, 0))
+                .await
+                .unwrap();
+            (planned, ())
+        };
+        assert!(planned.agendas >= 2);
+        let before = app.slack.calls_to("chat.postMessage").len();
+        let (_, worked) = app.tick(at(2026, 12, 2, 10, 0)).await;
+        assert!(worked.dropped >= 2, "{worked:?}");
+        let agendas: Vec<_> = app.slack.calls_to("chat.postMessage")[before..]
+            .iter()
+            .filter(|c| c.body.to_string().contains("open_add_point") && c.body.to_string().contains("Tue 1 Dec"))
+            .cloned()
+            .collect();
+        assert!(agendas.is_empty(), "no agenda for a meeting that already passed");
+    }
+);
 
 both_engines!(a_rate_limited_send_is_retried_after_retry_after_and_sent_once, |app| {
     app.with_pair().await;
-    app.slack.fail_next("chat.postMessage", 429, serde_json::json!({"ok": false, "error": "ratelimited"}), Some(30));
+    app.slack.wait_for("chat.postMessage", 1).await; // the set-up notice, before the 429 is armed
+    app.slack.fail_next(
+        "chat.postMessage",
+        429,
+        serde_json::json!({"ok": false, "error": "ratelimited"}),
+        Some(30),
+    );
     let t0 = at(2026, 11, 30, 9, 0);
     let (_, worked) = app.tick(t0).await;
     assert_eq!((worked.sent, worked.retried), (1, 1), "{worked:?}");
@@ -110,12 +144,25 @@ both_engines!(a_rate_limited_send_is_retried_after_retry_after_and_sent_once, |a
     assert_eq!(worked.sent, 1);
     let (_, worked) = app.tick(t0 + chrono::Duration::minutes(10)).await;
     assert_eq!(worked.sent, 0);
-    assert_eq!(dms_to(app, REPORT).iter().filter(|b| b.to_string().contains("1:1 with maria")).count(), 1);
+    // Three agenda calls reached Slack: one refused with 429, then one accepted for each person.
+    let agendas = app
+        .slack
+        .calls_to("chat.postMessage")
+        .iter()
+        .filter(|c| c.body.to_string().contains("open_add_point"))
+        .count();
+    assert_eq!(agendas, 3);
 });
 
 both_engines!(a_permanent_slack_error_is_kept_as_failed_not_retried, |app| {
     app.with_pair().await;
-    app.slack.fail_next("conversations.open", 200, serde_json::json!({"ok": false, "error": "user_not_found"}), None);
+    app.slack.wait_for("chat.postMessage", 1).await; // the set-up notice, before the failure is armed
+    app.slack.fail_next(
+        "conversations.open",
+        200,
+        serde_json::json!({"ok": false, "error": "user_not_found"}),
+        None,
+    );
     let (_, worked) = app.tick(at(2026, 11, 30, 9, 0)).await;
     assert_eq!((worked.sent, worked.failed), (1, 1), "{worked:?}");
     let (_, worked) = app.tick(at(2026, 11, 30, 12, 0)).await;
@@ -124,9 +171,15 @@ both_engines!(a_permanent_slack_error_is_kept_as_failed_not_retried, |app| {
 
 #[tokio::test]
 async fn two_concurrent_passes_on_postgresql_send_each_notification_once() {
-    let Some(app) = TestApp::spawn(Engine::Postgres).await else { return };
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
+        return;
+    };
     app.with_pair().await;
-    app.ok(MANAGER, "setup <@U0REPORT02> weekly on tuesday at 10:00 tz Europe/Berlin").await;
+    app.ok(
+        MANAGER,
+        "setup <@U0REPORT02> weekly on tuesday at 10:00 tz Europe/Berlin",
+    )
+    .await;
     let now = at(2026, 11, 30, 14, 0);
     app.clock.set(now);
     let (a, b) = (app.sender(), app.sender());

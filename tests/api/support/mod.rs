@@ -172,9 +172,14 @@ impl TestApp {
     }
 
     /// One scheduler pass as of `now` (what `oneonone tick --now` does).
-    pub async fn tick(&self, now: DateTime<Utc>) -> (oneonone::scheduler::pass::Planned, oneonone::scheduler::worker::Worked) {
+    pub async fn tick(
+        &self,
+        now: DateTime<Utc>,
+    ) -> (oneonone::scheduler::pass::Planned, oneonone::scheduler::worker::Worked) {
         self.clock.set(now);
-        oneonone::scheduler::runner::run_once(&self.db, now, &self.sender()).await.unwrap()
+        oneonone::scheduler::runner::run_once(&self.db, now, &self.sender())
+            .await
+            .unwrap()
     }
 
     /// Runs a command and asserts it answered 200 with valid Block Kit.
