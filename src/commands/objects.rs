@@ -25,6 +25,8 @@ pub enum ObjectAction {
     /// Every talking point of a meeting, when the agenda lists only the first ones.
     ShowAllPoints(MeetingId),
     MarkDiscussed(TalkingPointId),
+    /// Removes a talking point from the agenda (a stuck topic let go).
+    DropPoint(TalkingPointId),
     CompleteItem(ActionItemId),
     Hold(MeetingId),
     Skip(MeetingId, Option<String>),
@@ -144,6 +146,17 @@ async fn run(ctx: &Ctx<'_>, actor: &Actor, action: ObjectAction) -> Res<Outcome>
                 return Err(Fail::User(stale()));
             }
             ctx.db.set_point_state(tp.id, PointState::Discussed).await?;
+            agenda_outcome(ctx, actor, &s, &p, &m).await
+        }
+        ObjectAction::DropPoint(tp_id) => {
+            let Some(tp) = ctx.db.talking_point(tp_id).await? else {
+                return Err(Fail::User(stale()));
+            };
+            let (s, p, m) = checked(ctx, actor, tp.meeting_id).await?;
+            if !m.state.is_pending() {
+                return Err(Fail::User(stale()));
+            }
+            ctx.db.delete_talking_point(tp.id).await?;
             agenda_outcome(ctx, actor, &s, &p, &m).await
         }
         ObjectAction::CompleteItem(item_id) => {

@@ -7,10 +7,13 @@
 //! notification exists once. Sending is the worker's job (`worker.rs`).
 
 use super::plan;
-use crate::domain::model::{DeliveryKind, Meeting, MeetingState, NewDelivery, Person, Series, SeriesState};
+use crate::domain::model::{
+    DeliveryKind, Meeting, MeetingState, NewDelivery, Person, PersonId, Series, SeriesState, WorkspaceId,
+};
 use crate::store::{Db, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
+use std::collections::HashMap;
 
 /// How far ahead meetings are materialized so their agendas can be queued.
 const PLAN_AHEAD: Duration = Duration::days(2);
@@ -22,13 +25,18 @@ pub const MAX_ATTEMPTS: u32 = 6;
 pub struct Planned {
     pub agendas: u32,
     pub follow_ups: u32,
+    /// Overdue 1:1s, action digests and stuck topics.
+    pub nudges: u32,
 }
 
 /// Plans every active 1:1: the agenda of its next meeting for both
-/// participants, and a follow-up for meetings that ended an hour ago and were
-/// neither held nor skipped.
+/// participants, a follow-up for meetings that ended an hour ago and were
+/// neither held nor skipped, the manager's overdue nudge, stuck topics for
+/// their authors, and each participant's daily digest of overdue action items.
 pub async fn plan(db: &Db, now: DateTime<Utc>) -> Result<Planned, StoreError> {
     let mut planned = Planned::default();
+    let mut overdue_days: HashMap<WorkspaceId, u32> = HashMap::new();
+    let mut people: HashMap<PersonId, Person> = HashMap::new();
     for series in db.active_series().await? {
         let Some(manager) = db.person(series.workspace_id, series.manager_id).await? else {
             continue;
@@ -60,8 +68,131 @@ pub async fn plan(db: &Db, now: DateTime<Utc>) -> Result<Planned, StoreError> {
                 }
             }
         }
+        let days = match overdue_days.get(&series.workspace_id) {
+            Some(days) => *days,
+            None => {
+                let days = db
+                    .workspace(series.workspace_id)
+                    .await?
+                    .map_or(14, |w| w.overdue_after_days);
+                overdue_days.insert(series.workspace_id, days);
+                days
+            }
+        };
+        planned.nudges += plan_overdue(db, &series, &manager, days, now).await?;
+        planned.nudges += plan_stuck_topics(db, &series, [&manager, &report], now).await?;
+        people.entry(manager.id).or_insert(manager);
+        people.entry(report.id).or_insert(report);
+    }
+    for person in people.values() {
+        planned.nudges += plan_digest(db, person, now).await?;
     }
     Ok(planned)
+}
+
+/// Overdue 1:1 (to the manager): no meeting held for the workspace's number
+/// of days, or two skips in a row. One nudge per episode: the slot is the
+/// last held meeting (or the series' start), or the latest skip.
+async fn plan_overdue(db: &Db, s: &Series, manager: &Person, days: u32, now: DateTime<Utc>) -> Result<u32, StoreError> {
+    if !manager.nudges {
+        return Ok(0);
+    }
+    let closed = db.closed_meetings(s.id, 20).await?;
+    let states: Vec<MeetingState> = closed.iter().map(|m| m.state).collect();
+    let last_held = closed
+        .iter()
+        .find(|m| m.state == MeetingState::Held)
+        .map(|m| m.scheduled_at);
+    let Some(reason) = plan::is_overdue(last_held, s.created_at, now, days, &states) else {
+        return Ok(0);
+    };
+    let (slot, why) = match reason {
+        plan::OverdueReason::NoneHeldFor(n) => (last_held.unwrap_or(s.created_at), json!({ "none_held_for_days": n })),
+        plan::OverdueReason::SkippedTwiceInARow => (
+            closed.first().map_or(s.created_at, |m| m.slot),
+            json!({ "skipped_twice": true }),
+        ),
+    };
+    let Some(due) = plan::next_allowed(manager, now) else {
+        return Ok(0);
+    };
+    let new = NewDelivery {
+        workspace_id: s.workspace_id,
+        kind: DeliveryKind::Overdue,
+        subject: format!("series:{}", s.id),
+        slot,
+        recipient_id: manager.id,
+        payload: json!({ "series": s.id.0, "reason": why }),
+        due_at: due,
+        max_attempts: MAX_ATTEMPTS,
+    };
+    Ok(u32::from(db.enqueue_delivery(&new, now).await?))
+}
+
+/// Stuck topic (to its author): a point on the next meeting that has rolled
+/// over [`plan::STUCK_AFTER_ROLLOVERS`] times. One nudge per meeting it is stuck on.
+async fn plan_stuck_topics(db: &Db, s: &Series, pair: [&Person; 2], now: DateTime<Utc>) -> Result<u32, StoreError> {
+    let Some(m) = db
+        .pending_meetings(s.id)
+        .await?
+        .into_iter()
+        .find(|m| m.scheduled_at > now)
+    else {
+        return Ok(0);
+    };
+    let mut queued = 0;
+    for tp in db.talking_points(m.id).await? {
+        if !plan::is_stuck(&tp) {
+            continue;
+        }
+        let Some(author) = pair.iter().find(|p| p.id == tp.author_id) else {
+            continue;
+        };
+        if !author.nudges {
+            continue;
+        }
+        let Some(due) = plan::next_allowed(author, now) else {
+            continue;
+        };
+        let new = NewDelivery {
+            workspace_id: s.workspace_id,
+            kind: DeliveryKind::StuckTopic,
+            subject: format!("point:{}", tp.id),
+            slot: m.slot,
+            recipient_id: author.id,
+            payload: json!({ "point": tp.id.0, "meeting": m.id.0, "series": s.id.0 }),
+            due_at: due,
+            max_attempts: MAX_ATTEMPTS,
+        };
+        queued += u32::from(db.enqueue_delivery(&new, now).await?);
+    }
+    Ok(queued)
+}
+
+/// Action digest (to the owner): once a day at the start of their working
+/// hours, only when one of their action items is overdue.
+async fn plan_digest(db: &Db, p: &Person, now: DateTime<Utc>) -> Result<u32, StoreError> {
+    if !p.nudges {
+        return Ok(0);
+    }
+    let Some((day, start)) = plan::digest_slot(p, now) else {
+        return Ok(0);
+    };
+    let items = db.open_action_items_owned_by(p.workspace_id, p.id).await?;
+    if !items.iter().any(|a| a.due.is_some_and(|d| d < day)) {
+        return Ok(0);
+    }
+    let new = NewDelivery {
+        workspace_id: p.workspace_id,
+        kind: DeliveryKind::ActionDigest,
+        subject: format!("person:{}", p.id),
+        slot: start,
+        recipient_id: p.id,
+        payload: json!({ "day": day.to_string() }),
+        due_at: start,
+        max_attempts: MAX_ATTEMPTS,
+    };
+    Ok(u32::from(db.enqueue_delivery(&new, now).await?))
 }
 
 /// The next meeting of an active series within the planning horizon,

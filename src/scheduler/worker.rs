@@ -185,6 +185,12 @@ async fn render(
     d: &Delivery,
     meeting: Option<MeetingId>,
 ) -> Result<Option<Reply>, StoreError> {
+    match d.kind {
+        DeliveryKind::Overdue => return render_overdue(db, now, workspace, to, d).await,
+        DeliveryKind::ActionDigest => return render_digest(db, now, to).await,
+        DeliveryKind::StuckTopic => return render_stuck(db, workspace, to, d).await,
+        _ => {}
+    }
     let Some(m) = meeting else { return Ok(None) };
     let Some(meeting) = db.meeting(m).await? else {
         return Ok(None);
@@ -243,6 +249,123 @@ async fn render(
         }
         _ => Ok(None),
     }
+}
+
+/// "It's been 20 days since your last 1:1 with Rahul" / "…skipped twice in a
+/// row", with a button to schedule one. Dropped if the 1:1 is no longer
+/// active or the recipient no longer manages it.
+async fn render_overdue(
+    db: &Db,
+    now: DateTime<Utc>,
+    workspace: &Workspace,
+    to: &Person,
+    d: &Delivery,
+) -> Result<Option<Reply>, StoreError> {
+    let Some(sid) = d.payload.get("series").and_then(|v| v.as_i64()).map(SeriesId) else {
+        return Ok(None);
+    };
+    let Some(s) = db.series(workspace.id, sid).await? else {
+        return Ok(None);
+    };
+    if s.state != crate::domain::model::SeriesState::Active || s.manager_id != to.id {
+        return Ok(None);
+    }
+    let Some(report) = db.person(workspace.id, s.report_id).await? else {
+        return Ok(None);
+    };
+    // Still overdue now? (A meeting may have been held since it was planned.)
+    let closed = db.closed_meetings(s.id, 20).await?;
+    let states: Vec<_> = closed.iter().map(|m| m.state).collect();
+    let last_held = closed
+        .iter()
+        .find(|m| m.state == crate::domain::model::MeetingState::Held)
+        .map(|m| m.scheduled_at);
+    let Some(reason) = super::plan::is_overdue(last_held, s.created_at, now, workspace.overdue_after_days, &states)
+    else {
+        return Ok(None);
+    };
+    let text = match reason {
+        super::plan::OverdueReason::NoneHeldFor(days) => Text::new()
+            .plain(format!("It's been {days} days without a 1:1 with "))
+            .bold_user(report.display_name.clone())
+            .plain(". Regular 1:1s are where problems surface early — put one on the calendar."),
+        super::plan::OverdueReason::SkippedTwiceInARow => Text::new()
+            .plain("Your last two 1:1s with ")
+            .bold_user(report.display_name.clone())
+            .plain(" were skipped. Skipping tells people they're not a priority — find a time that works."),
+    };
+    Ok(Some(Reply::text(text).buttons(vec![
+        Button::new("Schedule a 1:1", "open_extra", s.id.to_string()).primary(),
+    ])))
+}
+
+/// The owner's overdue action items, with a way to complete each. Dropped
+/// when nothing is overdue any more by sending time.
+async fn render_digest(db: &Db, now: DateTime<Utc>, to: &Person) -> Result<Option<Reply>, StoreError> {
+    let today = now.with_timezone(&to.tz()).date_naive();
+    let overdue: Vec<_> = db
+        .open_action_items_owned_by(to.workspace_id, to.id)
+        .await?
+        .into_iter()
+        .filter(|a| a.due.is_some_and(|d| d < today))
+        .collect();
+    if overdue.is_empty() {
+        return Ok(None);
+    }
+    let mut t = Text::new().bold(format!(
+        "{} overdue action item{}",
+        overdue.len(),
+        if overdue.len() == 1 { "" } else { "s" }
+    ));
+    for a in overdue.iter().take(30) {
+        t = t.newline().plain(format!("#{} ", a.id)).user(a.text.clone());
+        if let Some(due) = a.due {
+            t = t.plain(format!(" — due {}", commands::format_date(due)));
+        }
+    }
+    let options = overdue
+        .iter()
+        .map(|a| (format!("#{} {}", a.id, a.text), a.id.to_string()))
+        .collect();
+    Ok(Some(Reply::text(t).select("Mark one done…", "ai_complete", options)))
+}
+
+/// A talking point that keeps rolling over, to its author: resolve it, make
+/// it an action item, or drop it. Dropped if it was discussed or removed.
+async fn render_stuck(db: &Db, workspace: &Workspace, to: &Person, d: &Delivery) -> Result<Option<Reply>, StoreError> {
+    let Some(tp_id) = d.payload.get("point").and_then(|v| v.as_i64()) else {
+        return Ok(None);
+    };
+    let Some(tp) = db.talking_point(crate::domain::model::TalkingPointId(tp_id)).await? else {
+        return Ok(None);
+    };
+    if tp.state != crate::domain::model::PointState::Open || tp.author_id != to.id {
+        return Ok(None);
+    }
+    let Some(m) = db.meeting(tp.meeting_id).await? else {
+        return Ok(None);
+    };
+    if db.series(workspace.id, m.series_id).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(
+        Reply::text(
+            Text::new()
+                .plain("Your talking point “")
+                .user(tp.text.clone())
+                .plain(format!(
+                    "” has moved to the next 1:1 {} times. Resolve it, turn it into an action item, or drop it.",
+                    tp.rollover_count
+                )),
+        )
+        .buttons(vec![
+            Button::new("Resolved", "tp_discussed", tp.id.to_string()).primary(),
+            Button::new("Make it an action item", "open_add_action", m.id.to_string()),
+            Button::new("Drop it", "tp_drop", tp.id.to_string())
+                .danger()
+                .confirm("Remove this talking point from the agenda?"),
+        ]),
+    ))
 }
 
 fn command_error(e: commands::CommandError) -> StoreError {

@@ -83,6 +83,7 @@ enum Click {
     OpenModal(&'static str, MeetingId),
     OpenSetup,
     OpenRateComment(MeetingId, u8),
+    OpenExtra(SeriesId),
     PickPartner(SeriesId, String),
     Request(&'static str, RequestId),
     Dismiss,
@@ -95,6 +96,8 @@ fn classify(action_id: &str, value: &str) -> Click {
         "tp_discussed" => obj(id(value, TalkingPointId).map(ObjectAction::MarkDiscussed)),
         "ai_complete" => obj(id(value, ActionItemId).map(ObjectAction::CompleteItem)),
         "show_all_points" => obj(id(value, MeetingId).map(ObjectAction::ShowAllPoints)),
+        "tp_drop" => obj(id(value, TalkingPointId).map(ObjectAction::DropPoint)),
+        "open_extra" => id(value, SeriesId).map_or(Click::Stale, Click::OpenExtra),
         "meeting_held" => obj(id(value, MeetingId).map(ObjectAction::Hold)),
         "meeting_skip" | "confirm_skip" => obj(id(value, MeetingId).map(|m| ObjectAction::Skip(m, None))),
         "rate" => {
@@ -247,6 +250,28 @@ async fn answer(
                 return Ok(Some(stale().into()));
             };
             open(st, team_id, trigger_id, modals::rate_comment_modal(m.id, score)).await
+        }
+        Click::OpenExtra(sid) => {
+            let Some(series) = ctx.db.series(actor.workspace.id, sid).await? else {
+                return Ok(Some(stale().into()));
+            };
+            let Some(pid) = series.partner_of(actor.person.id) else {
+                return Ok(Some(stale().into()));
+            };
+            let Some(partner) = ctx.db.person(actor.workspace.id, pid).await? else {
+                return Ok(Some(stale().into()));
+            };
+            let context = format!("Extra 1:1 with {}", partner.display_name);
+            let initial = (ctx.now + chrono::Duration::days(1))
+                .with_timezone(&actor.person.tz())
+                .naive_local();
+            open(
+                st,
+                team_id,
+                trigger_id,
+                modals::extra_meeting_modal(series.id, &context, initial),
+            )
+            .await
         }
         Click::OpenSetup => {
             let names = template_names(&ctx, &actor).await?;

@@ -601,6 +601,13 @@ impl Db {
         row.map(TryInto::try_into).transpose()
     }
 
+    /// Removes a talking point (and its comments) from its agenda.
+    pub async fn delete_talking_point(&self, id: TalkingPointId) -> Result<bool> {
+        const Q: &str = "delete from talking_points where id = $1";
+        let done = on_db!(self, p => sqlx::query(Q).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
     pub async fn set_point_state(&self, id: TalkingPointId, state: PointState) -> Result<()> {
         const Q: &str = "update talking_points set state = $1 where id = $2";
         on_db!(self, p => sqlx::query(Q).bind(state.as_str()).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;

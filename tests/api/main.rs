@@ -944,16 +944,16 @@ fn select(action_id: &str, value: &str) -> serde_json::Value {
         "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": value}, "action_ts": "1.2"})
 }
 
-fn button(action_id: &str, value: &str) -> serde_json::Value {
+pub(crate) fn button(action_id: &str, value: &str) -> serde_json::Value {
     serde_json::json!({"action_id": action_id, "block_id": "b", "type": "button", "value": value, "action_ts": "1.2"})
 }
 
-fn ephemeral() -> serde_json::Value {
+pub(crate) fn ephemeral() -> serde_json::Value {
     serde_json::json!({"type": "message", "message_ts": "1764317000.000100", "channel_id": "D0DMCHAN01", "is_ephemeral": true})
 }
 
 /// The value of the first element with `action_id` in a block list.
-fn value_of(blocks: &serde_json::Value, action_id: &str) -> Option<String> {
+pub(crate) fn value_of(blocks: &serde_json::Value, action_id: &str) -> Option<String> {
     let mut found = None;
     fn walk(v: &serde_json::Value, id: &str, found: &mut Option<String>) {
         match v {
@@ -979,7 +979,13 @@ fn value_of(blocks: &serde_json::Value, action_id: &str) -> Option<String> {
     found
 }
 
-async fn click(app: &TestApp, user: &str, action: serde_json::Value, container: serde_json::Value, hook: &str) {
+pub(crate) async fn click(
+    app: &TestApp,
+    user: &str,
+    action: serde_json::Value,
+    container: serde_json::Value,
+    hook: &str,
+) {
     let url = app.slack.response_url(hook);
     let res = app
         .post_signed(

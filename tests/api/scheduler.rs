@@ -197,3 +197,95 @@ async fn two_concurrent_passes_on_postgresql_send_each_notification_once() {
         .count();
     assert_eq!(agendas, 4);
 }
+
+both_engines!(a_manager_is_nudged_once_when_no_1_1_was_held_for_two_weeks, |app| {
+    app.with_pair().await;
+    // Tuesday 15 December, 10:00 UTC: 15 days since the 1:1 was set up, none held.
+    let (planned, _) = app.tick(at(2026, 12, 15, 10, 0)).await;
+    assert!(planned.nudges >= 1, "{planned:?}");
+    let nudges: Vec<_> = dms_to(app, MANAGER)
+        .into_iter()
+        .filter(|b| b.to_string().contains("without a 1:1"))
+        .collect();
+    assert_eq!(nudges.len(), 1);
+    assert!(nudges[0].to_string().contains("open_extra"), "a button to schedule one");
+    assert!(
+        !dms_to(app, REPORT)
+            .iter()
+            .any(|b| b.to_string().contains("without a 1:1")),
+        "only the manager"
+    );
+    app.tick(at(2026, 12, 15, 11, 0)).await;
+    assert_eq!(
+        dms_to(app, MANAGER)
+            .iter()
+            .filter(|b| b.to_string().contains("without a 1:1"))
+            .count(),
+        1
+    );
+});
+
+both_engines!(two_skips_in_a_row_nudge_the_manager, |app| {
+    app.with_pair().await;
+    app.ok(REPORT, "skip busy").await;
+    app.ok(REPORT, "skip still busy").await;
+    app.tick(at(2026, 12, 2, 10, 0)).await;
+    let nudges: Vec<_> = dms_to(app, MANAGER)
+        .into_iter()
+        .filter(|b| b.to_string().contains("were skipped"))
+        .collect();
+    assert_eq!(nudges.len(), 1, "{:?}", dms_to(app, MANAGER));
+});
+
+both_engines!(
+    overdue_action_items_come_as_one_digest_a_day_at_the_start_of_working_hours,
+    |app| {
+        app.with_pair().await;
+        app.ok(MANAGER, "action Send the figures due 2026-12-01").await;
+        // Wednesday 2 December, 03:30 UTC = 09:00 in Kolkata: Rahul's day starts.
+        app.tick(at(2026, 12, 2, 3, 30)).await;
+        let digests: Vec<_> = dms_to(app, REPORT)
+            .into_iter()
+            .filter(|b| b.to_string().contains("overdue action item"))
+            .collect();
+        assert_eq!(digests.len(), 1);
+        assert!(digests[0].to_string().contains("Send the figures") && digests[0].to_string().contains("ai_complete"));
+        app.tick(at(2026, 12, 2, 8, 0)).await;
+        assert_eq!(
+            dms_to(app, REPORT)
+                .iter()
+                .filter(|b| b.to_string().contains("overdue action item"))
+                .count(),
+            1,
+            "once a day"
+        );
+        // Done: no digest the next day.
+        app.ok(REPORT, "complete 1").await;
+        app.tick(at(2026, 12, 3, 3, 30)).await;
+        assert_eq!(
+            dms_to(app, REPORT)
+                .iter()
+                .filter(|b| b.to_string().contains("overdue action item"))
+                .count(),
+            1
+        );
+    }
+);
+
+both_engines!(a_point_that_rolled_over_three_times_is_raised_with_its_author, |app| {
+    app.with_pair().await;
+    app.ok(REPORT, "add the thing we never get to").await;
+    for _ in 0..3 {
+        app.ok(MANAGER, "skip").await;
+    }
+    app.tick(at(2026, 12, 1, 4, 0)).await;
+    let stuck: Vec<_> = dms_to(app, REPORT)
+        .into_iter()
+        .filter(|b| b.to_string().contains("3 times"))
+        .collect();
+    assert_eq!(stuck.len(), 1, "{:?}", dms_to(app, REPORT));
+    let tp = crate::value_of(&stuck[0]["blocks"], "tp_drop").expect("a drop button");
+    crate::click(app, REPORT, crate::button("tp_drop", &tp), crate::ephemeral(), "drop").await;
+    app.slack.wait_for("response_url", 1).await;
+    assert!(!app.ok(REPORT, "agenda").await.contains("the thing we never get to"));
+});
