@@ -289,3 +289,40 @@ both_engines!(a_point_that_rolled_over_three_times_is_raised_with_its_author, |a
     app.slack.wait_for("response_url", 1).await;
     assert!(!app.ok(REPORT, "agenda").await.contains("the thing we never get to"));
 });
+
+both_engines!(away_people_and_paused_1_1s_get_no_agenda, |app| {
+    app.with_pair().await;
+    app.ok(REPORT, "away until 2026-12-02").await;
+    app.tick(at(2026, 12, 7, 9, 0)).await; // the agenda of Tue 8 Dec: Rahul is back by then
+    assert!(
+        dms_to(app, REPORT)
+            .iter()
+            .any(|b| b.to_string().contains("Tue 8 Dec 2026"))
+    );
+    app.ok(MANAGER, "pause").await;
+    let before = app.slack.calls_to("chat.postMessage").len();
+    app.tick(at(2026, 12, 14, 9, 0)).await;
+    let agendas = app.slack.calls_to("chat.postMessage")[before..]
+        .iter()
+        .filter(|c| c.body.to_string().contains("open_add_point"))
+        .count();
+    assert_eq!(agendas, 0, "a paused 1:1 gets no agenda");
+});
+
+both_engines!(a_slack_outage_is_retried_and_the_agenda_still_arrives_once, |app| {
+    app.with_pair().await;
+    app.slack.wait_for("chat.postMessage", 1).await;
+    app.slack.fail_next(
+        "conversations.open",
+        503,
+        serde_json::json!({"ok": false, "error": "service_unavailable"}),
+        None,
+    );
+    let t0 = at(2026, 11, 30, 9, 0);
+    let (_, worked) = app.tick(t0).await;
+    assert_eq!((worked.sent, worked.retried), (1, 1), "{worked:?}");
+    let (_, worked) = app.tick(t0 + chrono::Duration::minutes(2)).await;
+    assert_eq!(worked.sent, 1, "{worked:?}");
+    let (_, worked) = app.tick(t0 + chrono::Duration::hours(1)).await;
+    assert_eq!(worked.sent, 0);
+});
