@@ -150,10 +150,12 @@ impl RawConfig {
             None => None,
         };
         let tick_raw = non_empty(&self.tick).unwrap_or(DEFAULT_TICK);
-        let tick: cron::Schedule = tick_raw.parse().map_err(|e| {
+        let tick: cron::Schedule = tick_raw.parse().map_err(|e: cron::error::Error| {
+            // The cron crate's message spans lines; a start-up error is one line.
+            let reason = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
             invalid(
                 "ONEONONE_TICK",
-                format!("not a cron expression with seconds like \"0 * * * * *\" ({e})"),
+                format!("not a cron expression with seconds like \"0 * * * * *\" ({reason})"),
             )
         })?;
         Ok(Config {

@@ -855,6 +855,7 @@ fn a_malformed_setting_is_a_one_line_error_naming_the_variable() {
         ("ONEONONE_LISTEN", "not-an-address"),
         ("ONEONONE_LOG_FORMAT", "xml"),
         ("SLACK_API_URL", "::"),
+        ("ONEONONE_TICK", "nonsense"),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_oneonone"))
             .arg("serve")
