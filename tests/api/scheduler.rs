@@ -326,3 +326,20 @@ both_engines!(a_slack_outage_is_retried_and_the_agenda_still_arrives_once, |app|
     let (_, worked) = app.tick(t0 + chrono::Duration::hours(1)).await;
     assert_eq!(worked.sent, 0);
 });
+
+#[tokio::test]
+async fn serve_runs_the_scheduler_in_process_on_its_tick() {
+    let app = TestApp::spawn_with(Engine::Sqlite, Some("* * * * * *")).await.unwrap();
+    app.with_pair().await;
+    app.slack.wait_for("chat.postMessage", 1).await; // the set-up notice
+    // Monday 09:00 UTC: the agendas of Tuesday's 1:1 are due.
+    app.clock.set(at(2026, 11, 30, 9, 0));
+    let posts = app.slack.wait_for("chat.postMessage", 3).await;
+    assert!(
+        posts
+            .iter()
+            .filter(|c| c.body.to_string().contains("open_add_point"))
+            .count()
+            >= 2
+    );
+}

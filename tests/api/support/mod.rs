@@ -52,6 +52,11 @@ pub struct Answer {
 impl TestApp {
     /// `None` when the PostgreSQL half is skipped (no ONEONONE_TEST_POSTGRES_URL).
     pub async fn spawn(engine: Engine) -> Option<TestApp> {
+        Self::spawn_with(engine, None).await
+    }
+
+    /// Like `spawn`, with the in-process scheduler running on `tick`.
+    pub async fn spawn_with(engine: Engine, tick: Option<&str>) -> Option<TestApp> {
         if std::env::var_os("ONEONONE_TEST_LOG").is_some() {
             oneonone::telemetry::init(LogFormat::Text);
         }
@@ -74,8 +79,8 @@ impl TestApp {
                 api_url: slack.base_url.clone(),
             }),
             log_format: LogFormat::Text,
-            // Tests drive passes themselves (`scheduler::runner::run_once`).
-            tick: None,
+            // Most tests drive passes themselves (`scheduler::runner::run_once`).
+            tick: tick.map(|t| t.parse().unwrap()),
         };
         let app = App::with_db(config, db.clone(), clock.clone())
             .await
