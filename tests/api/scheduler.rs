@@ -343,3 +343,151 @@ async fn serve_runs_the_scheduler_in_process_on_its_tick() {
             >= 2
     );
 }
+
+both_engines!(
+    a_tokyo_report_of_a_los_angeles_manager_gets_the_agenda_in_tokyo_hours,
+    |app| {
+        app.slack
+            .add_user("U0LAMANAGR", "lee", "America/Los_Angeles", "lee@example.com");
+        app.slack
+            .add_user("U0TOKYOREP", "aiko", "Asia/Tokyo", "aiko@example.com");
+        app.ok(
+            "U0LAMANAGR",
+            "setup <@U0TOKYOREP> weekly on tuesday at 9am tz America/Los_Angeles",
+        )
+        .await;
+        // Tue 1 Dec 09:00 in Los Angeles = 17:00 UTC = Wed 02:00 in Tokyo.
+        // Lee's agenda: Mon 09:00 LA = 17:00 UTC, inside his hours.
+        app.tick(at(2026, 11, 30, 17, 0)).await;
+        assert_eq!(
+            dms_to(app, "U0LAMANAGR")
+                .iter()
+                .filter(|b| b.to_string().contains("open_add_point"))
+                .count(),
+            1
+        );
+        // Aiko's would be Tue 02:00 Tokyo: it waits for her 09:00 (Tue 00:00 UTC), still before the meeting.
+        assert_eq!(
+            dms_to(app, "U0TOKYOREP")
+                .iter()
+                .filter(|b| b.to_string().contains("open_add_point"))
+                .count(),
+            0
+        );
+        app.tick(at(2026, 11, 30, 23, 59)).await;
+        assert_eq!(
+            dms_to(app, "U0TOKYOREP")
+                .iter()
+                .filter(|b| b.to_string().contains("open_add_point"))
+                .count(),
+            0
+        );
+        app.tick(at(2026, 12, 1, 0, 0)).await;
+        let agenda: Vec<_> = dms_to(app, "U0TOKYOREP")
+            .into_iter()
+            .filter(|b| b.to_string().contains("open_add_point"))
+            .collect();
+        assert_eq!(agenda.len(), 1);
+        assert!(
+            agenda[0].to_string().contains("Wed 2 Dec 2026, 02:00 JST"),
+            "shown in her zone: {}",
+            agenda[0]
+        );
+    }
+);
+
+both_engines!(across_the_spring_change_the_agenda_follows_local_time, |app| {
+    // Set up the week before Europe's change to summer time (Sunday 28 March 2027).
+    app.clock.set(at(2027, 3, 22, 8, 0));
+    app.ok(
+        MANAGER,
+        "setup <@U0REPORT01> weekly on tuesday at 10:00 tz Europe/Berlin",
+    )
+    .await;
+    app.slack.wait_for("chat.postMessage", 1).await;
+    // Tue 23 Mar 10:00 CET = 09:00 UTC; Tue 30 Mar 10:00 CEST = 08:00 UTC.
+    app.ok(MANAGER, "skip").await; // the 23rd
+    app.slack.wait_for("chat.postMessage", 2).await; // Rahul is told about the skip
+    let before = app.slack.calls_to("chat.postMessage").len();
+    app.tick(at(2027, 3, 29, 7, 59)).await;
+    assert_eq!(
+        app.slack.calls_to("chat.postMessage").len(),
+        before,
+        "not a minute early"
+    );
+    app.tick(at(2027, 3, 29, 8, 0)).await;
+    let agenda: Vec<_> = dms_to(app, MANAGER)
+        .into_iter()
+        .filter(|b| b.to_string().contains("open_add_point"))
+        .collect();
+    assert_eq!(agenda.len(), 1);
+    assert!(
+        agenda[0].to_string().contains("Tue 30 Mar 2027, 10:00 CEST"),
+        "{}",
+        agenda[0]
+    );
+});
+
+#[tokio::test]
+async fn two_replicas_on_postgresql_deliver_a_thousand_notifications_exactly_once() {
+    use oneonone::domain::model::{Cadence, Platform, Profile};
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
+        return;
+    };
+    let db = &app.db;
+    let ws = db.ensure_workspace(Platform::Slack, TEAM, "example").await.unwrap();
+    let t0 = at(2026, 11, 30, 8, 0);
+    // 500 1:1s on Tuesdays at 10:00 Berlin: 1,000 agendas due on Monday at 09:00 UTC.
+    for i in 0..500 {
+        let profile = |who: &str| Profile {
+            external_id: format!("U{who}{i:05}"),
+            display_name: format!("{who}{i}"),
+            email: None,
+            tz: Some(chrono_tz::Europe::Berlin),
+            is_bot: false,
+            deleted: false,
+        };
+        let m = db.upsert_profile(ws.id, &profile("M"), t0).await.unwrap();
+        let r = db.upsert_profile(ws.id, &profile("R"), t0).await.unwrap();
+        db.create_series(&oneonone::store::NewSeries {
+            workspace_id: ws.id,
+            manager_id: m.id,
+            report_id: r.id,
+            cadence: Cadence::Weekly {
+                interval: 1,
+                weekday: chrono::Weekday::Tue,
+            },
+            time: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+            tz: chrono_tz::Europe::Berlin,
+            duration_minutes: 30,
+            template: None,
+            lead_minutes: 24 * 60,
+            anchor_date: t0.date_naive(),
+            created_at: t0,
+        })
+        .await
+        .unwrap();
+    }
+    let now = at(2026, 11, 30, 9, 0);
+    app.clock.set(now);
+    let (a, b) = (app.sender(), app.sender());
+    let (ra, rb) = tokio::join!(
+        oneonone::scheduler::runner::run_once(&app.db, now, &a),
+        oneonone::scheduler::runner::run_once(&app.db, now, &b)
+    );
+    let (ra, rb) = (ra.unwrap().1, rb.unwrap().1);
+    assert_eq!(ra.sent + rb.sent, 1000, "{ra:?} {rb:?}");
+    let mut channels: Vec<String> = app
+        .slack
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .map(|c| c.body["channel"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(channels.len(), 1000);
+    channels.sort();
+    channels.dedup();
+    assert_eq!(channels.len(), 1000, "every person exactly once");
+    // A third pass finds nothing left.
+    let (_, rc) = oneonone::scheduler::runner::run_once(&app.db, now, &a).await.unwrap();
+    assert_eq!(rc.sent, 0);
+}
