@@ -44,7 +44,8 @@ pub async fn plan(db: &Db, now: DateTime<Utc>) -> Result<Planned, StoreError> {
         let Some(report) = db.person(series.workspace_id, series.report_id).await? else {
             continue;
         };
-        if let Some(m) = upcoming_meeting(db, &series, now).await? {
+        let pending = db.pending_meetings(series.id).await?;
+        if let Some(m) = upcoming_meeting(db, &series, &pending, now).await? {
             let lead = Duration::minutes(i64::from(series.lead_minutes));
             // The report is asked first: their agenda is due no later than the manager's.
             for person in [&report, &manager] {
@@ -55,14 +56,14 @@ pub async fn plan(db: &Db, now: DateTime<Utc>) -> Result<Planned, StoreError> {
                 }
             }
         }
-        for m in db.pending_meetings(series.id).await? {
+        for m in &pending {
             let end = m.scheduled_at + Duration::minutes(i64::from(series.duration_minutes));
             if end + Duration::hours(1) > now {
                 continue;
             }
             for person in [&manager, &report] {
                 if let Some(due) = plan::follow_up_send_at(person, end)
-                    && queue(db, &series, DeliveryKind::FollowUp, &m, person, due, now).await?
+                    && queue(db, &series, DeliveryKind::FollowUp, m, person, due, now).await?
                 {
                     planned.follow_ups += 1;
                 }
@@ -80,7 +81,7 @@ pub async fn plan(db: &Db, now: DateTime<Utc>) -> Result<Planned, StoreError> {
             }
         };
         planned.nudges += plan_overdue(db, &series, &manager, days, now).await?;
-        planned.nudges += plan_stuck_topics(db, &series, [&manager, &report], now).await?;
+        planned.nudges += plan_stuck_topics(db, &series, &pending, [&manager, &report], now).await?;
         people.entry(manager.id).or_insert(manager);
         people.entry(report.id).or_insert(report);
     }
@@ -97,21 +98,19 @@ async fn plan_overdue(db: &Db, s: &Series, manager: &Person, days: u32, now: Dat
     if !manager.nudges {
         return Ok(0);
     }
-    let closed = db.closed_meetings(s.id, 20).await?;
-    let states: Vec<MeetingState> = closed.iter().map(|m| m.state).collect();
-    let last_held = closed
-        .iter()
-        .find(|m| m.state == MeetingState::Held)
-        .map(|m| m.scheduled_at);
-    let Some(reason) = plan::is_overdue(last_held, s.created_at, now, days, &states) else {
+    let Some(Overdue {
+        reason,
+        last_held,
+        latest_closed,
+    }) = overdue(db, s, days, now).await?
+    else {
         return Ok(0);
     };
     let (slot, why) = match reason {
         plan::OverdueReason::NoneHeldFor(n) => (last_held.unwrap_or(s.created_at), json!({ "none_held_for_days": n })),
-        plan::OverdueReason::SkippedTwiceInARow => (
-            closed.first().map_or(s.created_at, |m| m.slot),
-            json!({ "skipped_twice": true }),
-        ),
+        plan::OverdueReason::SkippedTwiceInARow => {
+            (latest_closed.unwrap_or(s.created_at), json!({ "skipped_twice": true }))
+        }
     };
     let Some(due) = plan::next_allowed(manager, now) else {
         return Ok(0);
@@ -129,15 +128,42 @@ async fn plan_overdue(db: &Db, s: &Series, manager: &Person, days: u32, now: Dat
     Ok(u32::from(db.enqueue_delivery(&new, now).await?))
 }
 
+/// Why a 1:1 is overdue now, with what the nudge's slot is derived from.
+pub struct Overdue {
+    pub reason: plan::OverdueReason,
+    pub last_held: Option<DateTime<Utc>>,
+    /// The slot of the most recent held or skipped meeting.
+    pub latest_closed: Option<DateTime<Utc>>,
+}
+
+/// Whether `s` is overdue at `now` (SPEC §8): checked when planning the
+/// nudge and again when sending it (a meeting may have been held since).
+pub async fn overdue(db: &Db, s: &Series, days: u32, now: DateTime<Utc>) -> Result<Option<Overdue>, StoreError> {
+    let closed = db.closed_meetings(s.id, 20).await?;
+    let states: Vec<MeetingState> = closed.iter().map(|m| m.state).collect();
+    let last_held = closed
+        .iter()
+        .find(|m| m.state == MeetingState::Held)
+        .map(|m| m.scheduled_at);
+    Ok(
+        plan::is_overdue(last_held, s.created_at, now, days, &states).map(|reason| Overdue {
+            reason,
+            last_held,
+            latest_closed: closed.first().map(|m| m.slot),
+        }),
+    )
+}
+
 /// Stuck topic (to its author): a point on the next meeting that has rolled
 /// over [`plan::STUCK_AFTER_ROLLOVERS`] times. One nudge per meeting it is stuck on.
-async fn plan_stuck_topics(db: &Db, s: &Series, pair: [&Person; 2], now: DateTime<Utc>) -> Result<u32, StoreError> {
-    let Some(m) = db
-        .pending_meetings(s.id)
-        .await?
-        .into_iter()
-        .find(|m| m.scheduled_at > now)
-    else {
+async fn plan_stuck_topics(
+    db: &Db,
+    s: &Series,
+    pending: &[Meeting],
+    pair: [&Person; 2],
+    now: DateTime<Utc>,
+) -> Result<u32, StoreError> {
+    let Some(m) = pending.iter().find(|m| m.scheduled_at > now) else {
         return Ok(0);
     };
     let mut queued = 0;
@@ -197,18 +223,18 @@ async fn plan_digest(db: &Db, p: &Person, now: DateTime<Utc>) -> Result<u32, Sto
 
 /// The next meeting of an active series within the planning horizon,
 /// materialized (idempotently: the slot is unique) so it can be referred to.
-async fn upcoming_meeting(db: &Db, s: &Series, now: DateTime<Utc>) -> Result<Option<Meeting>, StoreError> {
+async fn upcoming_meeting(
+    db: &Db,
+    s: &Series,
+    pending: &[Meeting],
+    now: DateTime<Utc>,
+) -> Result<Option<Meeting>, StoreError> {
     if s.state != SeriesState::Active {
         return Ok(None);
     }
     let lead = Duration::minutes(i64::from(s.lead_minutes));
-    if let Some(m) = db
-        .pending_meetings(s.id)
-        .await?
-        .into_iter()
-        .find(|m| m.scheduled_at > now)
-    {
-        return Ok((m.scheduled_at - lead <= now + PLAN_AHEAD).then_some(m));
+    if let Some(m) = pending.iter().find(|m| m.scheduled_at > now) {
+        return Ok((m.scheduled_at - lead <= now + PLAN_AHEAD).then(|| m.clone()));
     }
     let mut after = now;
     for _ in 0..60 {

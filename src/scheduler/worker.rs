@@ -274,13 +274,8 @@ async fn render_overdue(
         return Ok(None);
     };
     // Still overdue now? (A meeting may have been held since it was planned.)
-    let closed = db.closed_meetings(s.id, 20).await?;
-    let states: Vec<_> = closed.iter().map(|m| m.state).collect();
-    let last_held = closed
-        .iter()
-        .find(|m| m.state == crate::domain::model::MeetingState::Held)
-        .map(|m| m.scheduled_at);
-    let Some(reason) = super::plan::is_overdue(last_held, s.created_at, now, workspace.overdue_after_days, &states)
+    let Some(super::pass::Overdue { reason, .. }) =
+        super::pass::overdue(db, &s, workspace.overdue_after_days, now).await?
     else {
         return Ok(None);
     };
