@@ -202,7 +202,7 @@ impl Command {
 #[error("{message}")]
 pub struct ParseError {
     pub message: String,
-    /// e.g. "add [@person] [#category] TEXT" — the closest correct usage.
+    /// e.g. `add [@person] [#category] TEXT` — the closest correct usage.
     pub usage: &'static str,
     /// e.g. "/oneonone add @rahul #goals Q3 planning"
     pub example: &'static str,
