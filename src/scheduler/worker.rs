@@ -12,10 +12,13 @@
 use super::pass::still_relevant;
 use crate::commands::objects::agenda_view;
 use crate::commands::{self, Actor, Ctx, Directory, DirectoryFuture};
-use crate::domain::model::{Delivery, DeliveryKind, MeetingId, Person, Platform, Profile, SeriesId, Workspace};
+use crate::domain::model::{
+    Delivery, DeliveryKind, MeetingId, Person, Platform, Profile, SeriesId, Workspace, WorkspaceId,
+};
 use crate::domain::reply::{Button, Reply, Text};
 use crate::store::{Db, StoreError, backoff};
 use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -61,6 +64,8 @@ pub struct Worked {
     pub retried: u32,
     pub failed: u32,
     pub dropped: u32,
+    /// Put back untried: outside working hours, or the workspace is rate limited.
+    pub postponed: u32,
 }
 
 /// The worker needs no directory lookups; every person it renders for is known.
@@ -75,48 +80,62 @@ impl Directory for NoDirectory {
 /// Sends everything due at `now`, batch by batch, until nothing is left.
 pub async fn work(db: &Db, now: DateTime<Utc>, sender: &dyn ChatSender) -> Result<Worked, StoreError> {
     let mut worked = Worked::default();
+    // Workspaces Slack told to slow down, until when: their claimed rows go
+    // back to wait instead of meeting another 429 (no retry storms), while
+    // other workspaces carry on.
+    let mut paused: HashMap<WorkspaceId, DateTime<Utc>> = HashMap::new();
     // Bounded: a pass never spins forever, the next one continues.
     for _ in 0..200 {
-        let batch = db.claim_due_deliveries(now, LEASE, BATCH).await?;
+        let batch = db.claim_due_deliveries_fairly(now, LEASE, BATCH).await?;
         if batch.is_empty() {
             break;
         }
         for d in batch {
-            deliver(db, now, sender, d, &mut worked).await?;
+            if let Some(until) = paused.get(&d.workspace_id) {
+                db.postpone_delivery(&d, *until, "waiting for the platform's rate limit", now)
+                    .await?;
+                worked.postponed += 1;
+                continue;
+            }
+            if let Some(until) = deliver(db, now, sender, d, &mut worked).await? {
+                paused.insert(until.0, until.1);
+            }
         }
     }
     Ok(worked)
 }
 
+/// Delivers one claimed row. Returns the workspace to pause, and until when,
+/// if the platform answered with a rate limit.
 async fn deliver(
     db: &Db,
     now: DateTime<Utc>,
     sender: &dyn ChatSender,
     d: Delivery,
     worked: &mut Worked,
-) -> Result<(), StoreError> {
+) -> Result<Option<(WorkspaceId, DateTime<Utc>)>, StoreError> {
     let Some(workspace) = db.workspace(d.workspace_id).await? else {
         db.drop_delivery(&d, "workspace gone", now).await?;
         worked.dropped += 1;
-        return Ok(());
+        return Ok(None);
     };
     if workspace.platform == Platform::Console {
         // The playground has no direct messages to deliver into.
         db.drop_delivery(&d, "console workspaces receive no notifications", now)
             .await?;
         worked.dropped += 1;
-        return Ok(());
+        return Ok(None);
     }
     if workspace.platform != sender.platform() {
         // Another platform's notification: leave it for a worker that can send it.
         db.retry_delivery(&d, now + LEASE, "no sender for this platform here", now)
             .await?;
-        return Ok(());
+        return Ok(None);
     }
     let Some(to) = db.person(workspace.id, d.recipient_id).await? else {
         db.drop_delivery(&d, "recipient gone", now).await?;
         worked.dropped += 1;
-        return Ok(());
+        return Ok(None);
     };
     // Nothing reaches someone who is away, and nothing but a last-minute
     // agenda goes out of working hours (a pass after downtime may find work
@@ -133,7 +152,7 @@ async fn deliver(
                 worked.dropped += 1;
             }
         }
-        return Ok(());
+        return Ok(None);
     }
     let meeting = d.payload.get("meeting").and_then(|v| v.as_i64()).map(MeetingId);
     let reply = match render(db, now, &workspace, &to, &d, meeting).await? {
@@ -142,7 +161,7 @@ async fn deliver(
             db.drop_delivery(&d, "no longer relevant (held, skipped, moved or passed)", now)
                 .await?;
             worked.dropped += 1;
-            return Ok(());
+            return Ok(None);
         }
     };
     match sender.send(&workspace, &to, &reply).await {
@@ -158,6 +177,8 @@ async fn deliver(
         }
         Err(SendError::Retry { after, reason }) => {
             let next = now + backoff(d.attempts, after);
+            // A rate limit pauses the whole workspace until Retry-After.
+            let pause = after.map(|_| (d.workspace_id, next));
             match db.retry_delivery(&d, next, &reason, now).await? {
                 crate::store::RetryOutcome::Rescheduled => worked.retried += 1,
                 crate::store::RetryOutcome::Failed => worked.failed += 1,
@@ -165,6 +186,7 @@ async fn deliver(
                 crate::store::RetryOutcome::Lost => {}
             }
             tracing::warn!(delivery.id = %d.id, delivery.kind = d.kind.as_str(), error = %reason, "delivery will be retried");
+            return Ok(pause);
         }
         Err(SendError::Permanent(reason)) => {
             db.fail_delivery(&d, &reason, now).await?;
@@ -172,7 +194,7 @@ async fn deliver(
             tracing::warn!(delivery.id = %d.id, delivery.kind = d.kind.as_str(), error = %reason, "delivery failed");
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The message for a delivery, rendered now (so it shows the agenda as it is

@@ -231,6 +231,58 @@ impl Db {
         Ok(claimed)
     }
 
+    /// Like [`Db::claim_due_deliveries`], for one workspace's due rows only.
+    pub async fn claim_due_deliveries_in(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        // One statement on both engines; only the row locking differs.
+        // PostgreSQL: `skip locked` lets concurrent claimers pass over rows
+        // another claimer holds instead of waiting for (and then re-checking)
+        // them; a row another claimer committed in the meantime is re-checked
+        // against the where clause under read committed and left out.
+        const CLAIM_PG: &str = "update deliveries set state = 'sending', lease_until = $2, attempts = attempts + 1,
+                updated_at = $1
+            where id in (select id from deliveries
+                where workspace_id = $4 and ((state = 'pending' and due_at <= $1) or (state = 'sending' and lease_until < $1))
+                order by due_at, id limit $3
+                for update skip locked)
+            returning id, workspace_id, kind, subject, slot, dedupe_key, recipient_id, payload, due_at, state,
+                attempts, max_attempts, lease_until, last_error, message_channel, message_ts, created_at, updated_at,
+                sent_at";
+        // SQLite has no row locks: the `begin immediate` transaction below
+        // takes the single write lock before the select runs, so claims are
+        // serial (the busy timeout makes the others wait, not fail).
+        const CLAIM_SQLITE: &str = "update deliveries set state = 'sending', lease_until = $2, attempts = attempts + 1,
+                updated_at = $1
+            where id in (select id from deliveries
+                where workspace_id = $4 and ((state = 'pending' and due_at <= $1) or (state = 'sending' and lease_until < $1))
+                order by due_at, id limit $3)
+            returning id, workspace_id, kind, subject, slot, dedupe_key, recipient_id, payload, due_at, state,
+                attempts, max_attempts, lease_until, last_error, message_channel, message_ts, created_at, updated_at,
+                sent_at";
+        let q = match self {
+            Db::Sqlite(_) => CLAIM_SQLITE,
+            Db::Postgres(_) => CLAIM_PG,
+        };
+        let until = ts_of(now + lease);
+        let rows: Vec<DeliveryRow> = on_db!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let rows = sqlx::query_as(q)
+                .bind(ts_of(now)).bind(until).bind(i64::from(limit)).bind(workspace.0)
+                .fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            rows
+        });
+        let mut claimed = decode_all(rows)?;
+        // `returning` promises no order.
+        claimed.sort_by_key(|d| (d.due_at, d.id));
+        Ok(claimed)
+    }
+
     /// Records that `claim` was sent (with the chat message's reference, when
     /// the platform gives one). `false` when the claim is no longer current —
     /// the row left `sending`, or its lease expired and another worker
@@ -279,6 +331,53 @@ impl Db {
             Some("failed") => RetryOutcome::Failed,
             Some(_) => RetryOutcome::Rescheduled,
         })
+    }
+
+    /// Puts `claim` back to pending until `due` without counting the attempt:
+    /// it was never tried (the recipient is outside working hours, or the
+    /// workspace is paused by Slack's rate limit). `false` when the claim is
+    /// no longer current.
+    pub async fn postpone_delivery(
+        &self,
+        claim: &Delivery,
+        due: DateTime<Utc>,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        // `attempts` only ever grows (it fences stale claims); the untried
+        // attempt is given back by raising the budget instead.
+        const Q: &str = "update deliveries set state = 'pending', due_at = $2, max_attempts = max_attempts + 1,
+                lease_until = null, last_error = $3, updated_at = $4
+            where id = $1 and state = 'sending' and attempts = $5";
+        let done = on_db!(self, p => sqlx::query(Q)
+            .bind(claim.id.0).bind(ts_ceil(due)).bind(truncated(why)).bind(ts_of(now)).bind(i64::from(claim.attempts))
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Claims fairly across workspaces: up to `limit` rows, shared out so
+    /// that one workspace's burst (5,000 agendas at 09:00 Monday) cannot
+    /// starve another's. Each workspace's share is claimed with
+    /// [`Db::claim_due_deliveries_in`], so the exactly-once guarantees are the same.
+    pub async fn claim_due_deliveries_fairly(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        const DUE_WORKSPACES: &str = "select distinct workspace_id from deliveries
+            where (state = 'pending' and due_at <= $1) or (state = 'sending' and lease_until < $1)";
+        let workspaces: Vec<i64> =
+            on_db!(self, p => sqlx::query_scalar(DUE_WORKSPACES).bind(ts_of(now)).fetch_all(p).await)?;
+        if workspaces.is_empty() {
+            return Ok(Vec::new());
+        }
+        let share = (limit / u32::try_from(workspaces.len()).unwrap_or(u32::MAX)).max(5);
+        let mut claimed = Vec::new();
+        for ws in workspaces {
+            claimed.extend(self.claim_due_deliveries_in(WorkspaceId(ws), now, lease, share).await?);
+        }
+        Ok(claimed)
     }
 
     /// Gives up on `claim` now, whatever attempts remain (an error no retry

@@ -424,3 +424,68 @@ contract!(a_sent_message_leads_back_to_its_delivery, |db| {
     assert!(db.delivery_by_message("D2", "100.2").await.unwrap().is_none());
     assert!(db.delivery_by_message("D1", "100.3").await.unwrap().is_none());
 });
+
+contract!(a_burst_in_one_workspace_does_not_starve_another, |db| {
+    let a = fixture(&db).await;
+    let ws_b = db.ensure_workspace(Platform::Slack, "T2", "beta").await.unwrap();
+    let to_b = db.ensure_person(ws_b.id, "U9", "bea").await.unwrap();
+    let b = Fixture {
+        ws: ws_b.id,
+        to: to_b.id,
+    };
+    // Workspace A's 300 are due a minute before B's 3: oldest-first alone would starve B.
+    for i in 0..300 {
+        db.enqueue_delivery(
+            &new(&a, DeliveryKind::Agenda, &format!("a{i}"), t0() - Duration::minutes(1)),
+            t0(),
+        )
+        .await
+        .unwrap();
+    }
+    for i in 0..3 {
+        db.enqueue_delivery(&new(&b, DeliveryKind::Agenda, &format!("b{i}"), t0()), t0())
+            .await
+            .unwrap();
+    }
+    let claimed = db.claim_due_deliveries_fairly(t0(), lease(), 50).await.unwrap();
+    assert_eq!(
+        claimed.iter().filter(|d| d.workspace_id == b.ws).count(),
+        3,
+        "B's three are in the first batch"
+    );
+    assert!(claimed.len() <= 50 + 5);
+    let ids: HashSet<_> = claimed.iter().map(|d| d.id).collect();
+    assert_eq!(ids.len(), claimed.len());
+});
+
+contract!(a_postponed_claim_goes_back_to_wait_without_using_an_attempt, |db| {
+    let f = fixture(&db).await;
+    let d = queued(&db, &new(&f, DeliveryKind::Agenda, "p", t0())).await;
+    let claim = db.claim_due_deliveries(t0(), lease(), 10).await.unwrap().remove(0);
+    assert_eq!(claim.attempts, 1);
+    assert!(
+        db.postpone_delivery(&claim, t0() + Duration::minutes(30), "rate limited", t0())
+            .await
+            .unwrap()
+    );
+    let back = db.delivery(d.id).await.unwrap().unwrap();
+    assert_eq!(
+        (back.state, back.attempts, back.max_attempts),
+        (DeliveryState::Pending, 1, 4)
+    );
+    assert!(
+        db.claim_due_deliveries(t0() + Duration::minutes(29), lease(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        db.claim_due_deliveries(t0() + Duration::minutes(30), lease(), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A stale claim cannot postpone.
+    assert!(!db.postpone_delivery(&claim, t0(), "late", t0()).await.unwrap());
+});

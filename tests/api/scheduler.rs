@@ -135,13 +135,14 @@ both_engines!(a_rate_limited_send_is_retried_after_retry_after_and_sent_once, |a
     );
     let t0 = at(2026, 11, 30, 9, 0);
     let (_, worked) = app.tick(t0).await;
-    assert_eq!((worked.sent, worked.retried), (1, 1), "{worked:?}");
+    // The 429 pauses the workspace: the other agenda waits instead of meeting another 429.
+    assert_eq!((worked.sent, worked.retried, worked.postponed), (0, 1, 1), "{worked:?}");
     // Not before Retry-After…
     let (_, worked) = app.tick(t0 + chrono::Duration::seconds(10)).await;
     assert_eq!(worked.sent, 0);
-    // …then once.
+    // …then both, once.
     let (_, worked) = app.tick(t0 + chrono::Duration::minutes(5)).await;
-    assert_eq!(worked.sent, 1);
+    assert_eq!(worked.sent, 2);
     let (_, worked) = app.tick(t0 + chrono::Duration::minutes(10)).await;
     assert_eq!(worked.sent, 0);
     // Three agenda calls reached Slack: one refused with 429, then one accepted for each person.
@@ -490,4 +491,57 @@ async fn two_replicas_on_postgresql_deliver_a_thousand_notifications_exactly_onc
     // A third pass finds nothing left.
     let (_, rc) = oneonone::scheduler::runner::run_once(&app.db, now, &a).await.unwrap();
     assert_eq!(rc.sent, 0);
+}
+
+#[tokio::test]
+async fn a_429_pauses_the_workspace_instead_of_meeting_a_storm_of_them() {
+    use oneonone::domain::model::{Cadence, Platform, Profile};
+    let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
+    let db = &app.db;
+    let ws = db.ensure_workspace(Platform::Slack, TEAM, "example").await.unwrap();
+    let t0 = at(2026, 11, 30, 8, 0);
+    for i in 0..10 {
+        let profile = |who: &str| Profile {
+            external_id: format!("U{who}{i:05}"),
+            display_name: format!("{who}{i}"),
+            tz: Some(chrono_tz::Europe::Berlin),
+            ..Profile::default()
+        };
+        let m = db.upsert_profile(ws.id, &profile("M"), t0).await.unwrap();
+        let r = db.upsert_profile(ws.id, &profile("R"), t0).await.unwrap();
+        db.create_series(&oneonone::store::NewSeries {
+            workspace_id: ws.id,
+            manager_id: m.id,
+            report_id: r.id,
+            cadence: Cadence::Weekly {
+                interval: 1,
+                weekday: chrono::Weekday::Tue,
+            },
+            time: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+            tz: chrono_tz::Europe::Berlin,
+            duration_minutes: 30,
+            template: None,
+            lead_minutes: 24 * 60,
+            anchor_date: t0.date_naive(),
+            created_at: t0,
+        })
+        .await
+        .unwrap();
+    }
+    app.slack.fail_next(
+        "chat.postMessage",
+        429,
+        serde_json::json!({"ok": false, "error": "ratelimited"}),
+        Some(30),
+    );
+    let now = at(2026, 11, 30, 9, 0);
+    let (_, worked) = app.tick(now).await;
+    assert_eq!(
+        (worked.sent, worked.retried, worked.postponed),
+        (0, 1, 19),
+        "{worked:?}"
+    );
+    assert_eq!(app.slack.calls_to("chat.postMessage").len(), 1, "one 429, not twenty");
+    let (_, worked) = app.tick(now + chrono::Duration::seconds(31)).await;
+    assert_eq!(worked.sent, 20, "{worked:?}");
 }
