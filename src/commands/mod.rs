@@ -136,6 +136,8 @@ pub async fn apply(ctx: &Ctx<'_>, actor: &Actor, cmd: Command) -> Result<Outcome
             | "resume"
             | "end"
             | "away"
+            | "back"
+            | "settings"
     );
     match res {
         Ok(mut outcome) => {
@@ -149,6 +151,8 @@ pub async fn apply(ctx: &Ctx<'_>, actor: &Actor, cmd: Command) -> Result<Outcome
                     .map(|s| s.id)
                     .collect();
             }
+            // The scheduler plans changed 1:1s again on its next pass.
+            ctx.db.touch_series(&outcome.changed).await?;
             Ok(outcome)
         }
         Err(Fail::User(reply)) => Ok(reply.into()),

@@ -64,7 +64,11 @@ pub async fn try_apply_to(
     action: ObjectAction,
 ) -> Result<Result<Outcome, Reply>, CommandError> {
     match run(ctx, actor, action).await {
-        Ok(o) => Ok(Ok(o)),
+        Ok(o) => {
+            // The scheduler plans changed 1:1s again on its next pass.
+            ctx.db.touch_series(&o.changed).await?;
+            Ok(Ok(o))
+        }
         Err(Fail::User(r)) => Ok(Err(r)),
         Err(Fail::Internal(e)) => Err(e),
     }

@@ -15,6 +15,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use std::collections::HashMap;
 
+/// How many 1:1s a pass plans per database round trip.
+const PLAN_BATCH: u32 = 500;
 /// How far ahead meetings are materialized so their agendas can be queued.
 const PLAN_AHEAD: Duration = Duration::days(2);
 /// Attempts before a delivery is kept as failed.
@@ -37,15 +39,71 @@ pub async fn plan(db: &Db, now: DateTime<Utc>) -> Result<Planned, StoreError> {
     let mut planned = Planned::default();
     let mut overdue_days: HashMap<WorkspaceId, u32> = HashMap::new();
     let mut people: HashMap<PersonId, Person> = HashMap::new();
-    for series in db.active_series().await? {
-        let Some(manager) = db.person(series.workspace_id, series.manager_id).await? else {
-            continue;
-        };
-        let Some(report) = db.person(series.workspace_id, series.report_id).await? else {
-            continue;
-        };
+    // Only the 1:1s whose planning time has come: an idle pass is one index
+    // probe. Each planned 1:1 gets its next planning time, after now, so the
+    // loop ends.
+    loop {
+        let due = db.series_due_for_planning(now, PLAN_BATCH).await?;
+        let batch_len = due.len();
+        for series in due {
+            plan_series(db, &series, now, &mut planned, &mut overdue_days, &mut people).await?;
+        }
+        if batch_len < PLAN_BATCH as usize {
+            break;
+        }
+    }
+    for person in people.values() {
+        planned.nudges += plan_digest(db, person, now).await?;
+    }
+    Ok(planned)
+}
+
+/// Plans one 1:1 and sets when the scheduler should look at it again.
+async fn plan_series(
+    db: &Db,
+    series: &Series,
+    now: DateTime<Utc>,
+    planned: &mut Planned,
+    overdue_days: &mut HashMap<WorkspaceId, u32>,
+    people: &mut HashMap<PersonId, Person>,
+) -> Result<(), StoreError> {
+    // At least daily: digests and overdue nudges depend on the date alone.
+    let mut next = now + Duration::days(1);
+    let (Some(manager), Some(report)) = (
+        db.person(series.workspace_id, series.manager_id).await?,
+        db.person(series.workspace_id, series.report_id).await?,
+    ) else {
+        db.set_plan_at(series.id, next).await?;
+        return Ok(());
+    };
+    let series = series.clone();
+    let duration = Duration::minutes(i64::from(series.duration_minutes));
+    {
         let pending = db.pending_meetings(series.id).await?;
-        if let Some(m) = upcoming_meeting(db, &series, &pending, now).await? {
+        let upcoming = upcoming_meeting(db, &series, &pending, now).await?;
+        match &upcoming {
+            Some(m) => next = next.min(m.scheduled_at + duration + plan::FOLLOW_UP_AFTER),
+            None => {
+                // Look again when the next meeting enters the planning horizon.
+                let lead = Duration::minutes(i64::from(series.lead_minutes));
+                if let Some(slot) = crate::domain::schedule::next_occurrence(
+                    &series.cadence,
+                    series.time,
+                    series.tz,
+                    series.anchor_date,
+                    now,
+                ) {
+                    next = next.min(slot - lead - PLAN_AHEAD);
+                }
+            }
+        }
+        for m in &pending {
+            let follow_up = m.scheduled_at + duration + plan::FOLLOW_UP_AFTER;
+            if follow_up > now {
+                next = next.min(follow_up);
+            }
+        }
+        if let Some(m) = upcoming {
             let lead = Duration::minutes(i64::from(series.lead_minutes));
             // The report is asked first: their agenda is due no later than the manager's.
             for person in [&report, &manager] {
@@ -82,13 +140,12 @@ pub async fn plan(db: &Db, now: DateTime<Utc>) -> Result<Planned, StoreError> {
         };
         planned.nudges += plan_overdue(db, &series, &manager, days, now).await?;
         planned.nudges += plan_stuck_topics(db, &series, &pending, [&manager, &report], now).await?;
-        people.entry(manager.id).or_insert(manager);
-        people.entry(report.id).or_insert(report);
     }
-    for person in people.values() {
-        planned.nudges += plan_digest(db, person, now).await?;
-    }
-    Ok(planned)
+    people.entry(manager.id).or_insert(manager);
+    people.entry(report.id).or_insert(report);
+    // Never now or earlier: this pass must not see it again.
+    db.set_plan_at(series.id, next.max(now + Duration::seconds(1))).await?;
+    Ok(())
 }
 
 /// Overdue 1:1 (to the manager): no meeting held for the workspace's number

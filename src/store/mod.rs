@@ -356,6 +356,32 @@ impl Db {
         Ok(())
     }
 
+    /// Active 1:1s whose planning time has come (`plan_at <= now`): what a
+    /// scheduler pass looks at. Indexed on (state, plan_at), so an idle pass
+    /// costs one index probe however many 1:1s exist.
+    pub async fn series_due_for_planning(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Series>> {
+        const Q: &str = "select * from series where state = 'active' and plan_at <= $1 order by plan_at, id limit $2";
+        let rows: Vec<SeriesRow> =
+            on_db!(self, p => sqlx::query_as(Q).bind(ts_of(now)).bind(i64::from(limit)).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// When the scheduler should next look at `series`.
+    pub async fn set_plan_at(&self, series: SeriesId, at: DateTime<Utc>) -> Result<()> {
+        const Q: &str = "update series set plan_at = $1 where id = $2";
+        on_db!(self, p => sqlx::query(Q).bind(ts_of(at)).bind(series.0).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Marks 1:1s as changed: the next scheduler pass plans them again.
+    pub async fn touch_series(&self, ids: &[SeriesId]) -> Result<()> {
+        const Q: &str = "update series set plan_at = 0 where id = $1";
+        for id in ids {
+            on_db!(self, p => sqlx::query(Q).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(())
+    }
+
     /// Every active 1:1 across all workspaces: what a scheduler pass plans for.
     pub async fn active_series(&self) -> Result<Vec<Series>> {
         const Q: &str = "select * from series where state = 'active' order by id";

@@ -164,6 +164,9 @@ pub(super) struct SeriesRow {
     state: String,
     anchor_date: String,
     created_at: i64,
+    /// Scheduler bookkeeping, not part of the domain's `Series`.
+    #[allow(dead_code)]
+    plan_at: i64,
 }
 
 impl TryFrom<SeriesRow> for Series {

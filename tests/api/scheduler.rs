@@ -545,3 +545,48 @@ async fn a_429_pauses_the_workspace_instead_of_meeting_a_storm_of_them() {
     let (_, worked) = app.tick(now + chrono::Duration::seconds(31)).await;
     assert_eq!(worked.sent, 20, "{worked:?}");
 }
+
+both_engines!(
+    a_pass_looks_only_at_1_1s_whose_time_has_come_and_changes_bring_them_back,
+    |app| {
+        app.with_pair().await;
+        let now = at(2026, 11, 30, 8, 0);
+        app.tick(now).await;
+        // Planned: not looked at again before its next event (the agenda horizon, a follow-up, or a day).
+        assert!(
+            app.db
+                .series_due_for_planning(now + chrono::Duration::minutes(30), 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Any change to the 1:1 brings it back on the next pass.
+        app.ok(REPORT, "add a new topic").await;
+        assert_eq!(
+            app.db
+                .series_due_for_planning(now + chrono::Duration::minutes(30), 100)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // And time alone does too, at the latest a day later.
+        let later = now + chrono::Duration::minutes(30);
+        app.tick(later).await;
+        assert!(
+            app.db
+                .series_due_for_planning(later + chrono::Duration::hours(23), 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            app.db
+                .series_due_for_planning(later + chrono::Duration::days(1), 100)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+);
