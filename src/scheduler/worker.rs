@@ -128,8 +128,9 @@ async fn deliver(
     }
     if workspace.platform != sender.platform() {
         // Another platform's notification: leave it for a worker that can send it.
-        db.retry_delivery(&d, now + LEASE, "no sender for this platform here", now)
+        db.postpone_delivery(&d, now + LEASE, "no sender for this platform here", now)
             .await?;
+        worked.postponed += 1;
         return Ok(None);
     }
     let Some(to) = db.person(workspace.id, d.recipient_id).await? else {
