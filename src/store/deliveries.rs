@@ -187,54 +187,24 @@ impl Db {
         lease: chrono::Duration,
         limit: u32,
     ) -> Result<Vec<Delivery>> {
-        // One statement on both engines; only the row locking differs.
-        // PostgreSQL: `skip locked` lets concurrent claimers pass over rows
-        // another claimer holds instead of waiting for (and then re-checking)
-        // them; a row another claimer committed in the meantime is re-checked
-        // against the where clause under read committed and left out.
-        const CLAIM_PG: &str = "update deliveries set state = 'sending', lease_until = $2, attempts = attempts + 1,
-                updated_at = $1
-            where id in (select id from deliveries
-                where (state = 'pending' and due_at <= $1) or (state = 'sending' and lease_until < $1)
-                order by due_at, id limit $3
-                for update skip locked)
-            returning id, workspace_id, kind, subject, slot, dedupe_key, recipient_id, payload, due_at, state,
-                attempts, max_attempts, lease_until, last_error, message_channel, message_ts, created_at, updated_at,
-                sent_at";
-        // SQLite has no row locks: the `begin immediate` transaction below
-        // takes the single write lock before the select runs, so claims are
-        // serial (the busy timeout makes the others wait, not fail).
-        const CLAIM_SQLITE: &str = "update deliveries set state = 'sending', lease_until = $2, attempts = attempts + 1,
-                updated_at = $1
-            where id in (select id from deliveries
-                where (state = 'pending' and due_at <= $1) or (state = 'sending' and lease_until < $1)
-                order by due_at, id limit $3)
-            returning id, workspace_id, kind, subject, slot, dedupe_key, recipient_id, payload, due_at, state,
-                attempts, max_attempts, lease_until, last_error, message_channel, message_ts, created_at, updated_at,
-                sent_at";
-        let q = match self {
-            Db::Sqlite(_) => CLAIM_SQLITE,
-            Db::Postgres(_) => CLAIM_PG,
-        };
-        let until = ts_of(now + lease);
-        let rows: Vec<DeliveryRow> = on_db!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let rows = sqlx::query_as(q)
-                .bind(ts_of(now)).bind(until).bind(i64::from(limit))
-                .fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            rows
-        });
-        let mut claimed = decode_all(rows)?;
-        // `returning` promises no order.
-        claimed.sort_by_key(|d| (d.due_at, d.id));
-        Ok(claimed)
+        self.claim(None, now, lease, limit).await
     }
 
     /// Like [`Db::claim_due_deliveries`], for one workspace's due rows only.
     pub async fn claim_due_deliveries_in(
         &self,
         workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        self.claim(Some(workspace), now, lease, limit).await
+    }
+
+    /// The one claim statement, for every workspace (`None`) or one.
+    async fn claim(
+        &self,
+        workspace: Option<WorkspaceId>,
         now: DateTime<Utc>,
         lease: chrono::Duration,
         limit: u32,
@@ -247,7 +217,8 @@ impl Db {
         const CLAIM_PG: &str = "update deliveries set state = 'sending', lease_until = $2, attempts = attempts + 1,
                 updated_at = $1
             where id in (select id from deliveries
-                where workspace_id = $4 and ((state = 'pending' and due_at <= $1) or (state = 'sending' and lease_until < $1))
+                where ($4 is null or workspace_id = $4)
+                    and ((state = 'pending' and due_at <= $1) or (state = 'sending' and lease_until < $1))
                 order by due_at, id limit $3
                 for update skip locked)
             returning id, workspace_id, kind, subject, slot, dedupe_key, recipient_id, payload, due_at, state,
@@ -259,7 +230,8 @@ impl Db {
         const CLAIM_SQLITE: &str = "update deliveries set state = 'sending', lease_until = $2, attempts = attempts + 1,
                 updated_at = $1
             where id in (select id from deliveries
-                where workspace_id = $4 and ((state = 'pending' and due_at <= $1) or (state = 'sending' and lease_until < $1))
+                where ($4 is null or workspace_id = $4)
+                    and ((state = 'pending' and due_at <= $1) or (state = 'sending' and lease_until < $1))
                 order by due_at, id limit $3)
             returning id, workspace_id, kind, subject, slot, dedupe_key, recipient_id, payload, due_at, state,
                 attempts, max_attempts, lease_until, last_error, message_channel, message_ts, created_at, updated_at,
@@ -272,7 +244,7 @@ impl Db {
         let rows: Vec<DeliveryRow> = on_db!(self, p => {
             let mut tx = p.begin_write().await?;
             let rows = sqlx::query_as(q)
-                .bind(ts_of(now)).bind(until).bind(i64::from(limit)).bind(workspace.0)
+                .bind(ts_of(now)).bind(until).bind(i64::from(limit)).bind(workspace.map(|w| w.0))
                 .fetch_all(&mut *tx).await?;
             tx.commit().await?;
             rows
