@@ -8,10 +8,10 @@
 //! ONEONONE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo run --release --example scheduler_bench
 //! ```
 
-use chrono::{Duration, NaiveTime, TimeZone, Utc, Weekday};
-use oneonone::domain::model::{Cadence, Platform, Profile};
+use chrono::{Duration, TimeZone, Utc, Weekday};
+use oneonone::domain::model::Platform;
 use oneonone::scheduler::pass::plan;
-use oneonone::store::{Db, NewSeries, testing};
+use oneonone::store::{Db, testing};
 use std::time::Instant;
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -26,36 +26,7 @@ async fn bench(name: &str, db: Db, n: usize) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("time"))?;
     let ws = db.ensure_workspace(Platform::Slack, "TBENCH", "bench").await?;
     let started = Instant::now();
-    let mut ids = Vec::with_capacity(n);
-    for i in 0..n {
-        let profile = |who: &str| Profile {
-            external_id: format!("U{who}{i:07}"),
-            display_name: format!("{who}{i}"),
-            tz: Some(chrono_tz::Europe::Berlin),
-            ..Profile::default()
-        };
-        let m = db.upsert_profile(ws.id, &profile("M"), t0).await?;
-        let r = db.upsert_profile(ws.id, &profile("R"), t0).await?;
-        let s = db
-            .create_series(&NewSeries {
-                workspace_id: ws.id,
-                manager_id: m.id,
-                report_id: r.id,
-                cadence: Cadence::Weekly {
-                    interval: 1,
-                    weekday: Weekday::Tue,
-                },
-                time: NaiveTime::from_hms_opt(10, 0, 0).ok_or_else(|| anyhow::anyhow!("time"))?,
-                tz: chrono_tz::Europe::Berlin,
-                duration_minutes: 30,
-                template: None,
-                lead_minutes: 24 * 60,
-                anchor_date: t0.date_naive(),
-                created_at: t0,
-            })
-            .await?;
-        ids.push(s.id);
-    }
+    let ids = testing::weekly_pairs(&db, ws.id, n, Weekday::Tue, t0).await?;
     println!(
         "[{name}] created {n} active 1:1s in {:.1} s",
         started.elapsed().as_secs_f64()

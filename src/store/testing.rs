@@ -68,3 +68,45 @@ pub async fn fresh_postgres() -> Option<Db> {
     db.migrate().await.expect("migrate PostgreSQL");
     Some(db)
 }
+
+/// `n` active 1:1s in workspace `ws`, each a new manager and report in
+/// Europe/Berlin, weekly on `weekday` at 10:00 Berlin, 30 minutes, agenda a
+/// day ahead, created at `at`: the fixture of the scheduler's bulk tests and
+/// its benchmark.
+pub async fn weekly_pairs(
+    db: &Db,
+    ws: crate::domain::model::WorkspaceId,
+    n: usize,
+    weekday: chrono::Weekday,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<crate::domain::model::SeriesId>, super::StoreError> {
+    use crate::domain::model::{Cadence, Profile};
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let profile = |who: &str| Profile {
+            external_id: format!("U{who}{i:07}"),
+            display_name: format!("{who}{i}"),
+            tz: Some(chrono_tz::Europe::Berlin),
+            ..Profile::default()
+        };
+        let manager = db.upsert_profile(ws, &profile("M"), at).await?;
+        let report = db.upsert_profile(ws, &profile("R"), at).await?;
+        let series = db
+            .create_series(&super::NewSeries {
+                workspace_id: ws,
+                manager_id: manager.id,
+                report_id: report.id,
+                cadence: Cadence::Weekly { interval: 1, weekday },
+                time: chrono::NaiveTime::MIN + chrono::Duration::hours(10),
+                tz: chrono_tz::Europe::Berlin,
+                duration_minutes: 30,
+                template: None,
+                lead_minutes: 24 * 60,
+                anchor_date: at.date_naive(),
+                created_at: at,
+            })
+            .await?;
+        ids.push(series.id);
+    }
+    Ok(ids)
+}

@@ -431,7 +431,7 @@ both_engines!(across_the_spring_change_the_agenda_follows_local_time, |app| {
 
 #[tokio::test]
 async fn two_replicas_on_postgresql_deliver_a_thousand_notifications_exactly_once() {
-    use oneonone::domain::model::{Cadence, Platform, Profile};
+    use oneonone::domain::model::Platform;
     let Some(app) = TestApp::spawn(Engine::Postgres).await else {
         return;
     };
@@ -439,36 +439,9 @@ async fn two_replicas_on_postgresql_deliver_a_thousand_notifications_exactly_onc
     let ws = db.ensure_workspace(Platform::Slack, TEAM, "example").await.unwrap();
     let t0 = at(2026, 11, 30, 8, 0);
     // 500 1:1s on Tuesdays at 10:00 Berlin: 1,000 agendas due on Monday at 09:00 UTC.
-    for i in 0..500 {
-        let profile = |who: &str| Profile {
-            external_id: format!("U{who}{i:05}"),
-            display_name: format!("{who}{i}"),
-            email: None,
-            tz: Some(chrono_tz::Europe::Berlin),
-            is_bot: false,
-            deleted: false,
-        };
-        let m = db.upsert_profile(ws.id, &profile("M"), t0).await.unwrap();
-        let r = db.upsert_profile(ws.id, &profile("R"), t0).await.unwrap();
-        db.create_series(&oneonone::store::NewSeries {
-            workspace_id: ws.id,
-            manager_id: m.id,
-            report_id: r.id,
-            cadence: Cadence::Weekly {
-                interval: 1,
-                weekday: chrono::Weekday::Tue,
-            },
-            time: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-            tz: chrono_tz::Europe::Berlin,
-            duration_minutes: 30,
-            template: None,
-            lead_minutes: 24 * 60,
-            anchor_date: t0.date_naive(),
-            created_at: t0,
-        })
+    oneonone::store::testing::weekly_pairs(db, ws.id, 500, chrono::Weekday::Tue, t0)
         .await
         .unwrap();
-    }
     let now = at(2026, 11, 30, 9, 0);
     app.clock.set(now);
     let (a, b) = (app.sender(), app.sender());
@@ -495,39 +468,14 @@ async fn two_replicas_on_postgresql_deliver_a_thousand_notifications_exactly_onc
 
 #[tokio::test]
 async fn a_429_pauses_the_workspace_instead_of_meeting_a_storm_of_them() {
-    use oneonone::domain::model::{Cadence, Platform, Profile};
+    use oneonone::domain::model::Platform;
     let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
     let db = &app.db;
     let ws = db.ensure_workspace(Platform::Slack, TEAM, "example").await.unwrap();
     let t0 = at(2026, 11, 30, 8, 0);
-    for i in 0..10 {
-        let profile = |who: &str| Profile {
-            external_id: format!("U{who}{i:05}"),
-            display_name: format!("{who}{i}"),
-            tz: Some(chrono_tz::Europe::Berlin),
-            ..Profile::default()
-        };
-        let m = db.upsert_profile(ws.id, &profile("M"), t0).await.unwrap();
-        let r = db.upsert_profile(ws.id, &profile("R"), t0).await.unwrap();
-        db.create_series(&oneonone::store::NewSeries {
-            workspace_id: ws.id,
-            manager_id: m.id,
-            report_id: r.id,
-            cadence: Cadence::Weekly {
-                interval: 1,
-                weekday: chrono::Weekday::Tue,
-            },
-            time: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-            tz: chrono_tz::Europe::Berlin,
-            duration_minutes: 30,
-            template: None,
-            lead_minutes: 24 * 60,
-            anchor_date: t0.date_naive(),
-            created_at: t0,
-        })
+    oneonone::store::testing::weekly_pairs(db, ws.id, 10, chrono::Weekday::Tue, t0)
         .await
         .unwrap();
-    }
     app.slack.fail_next(
         "chat.postMessage",
         429,
