@@ -149,9 +149,12 @@ pub async fn tick(config: Config, now: chrono::DateTime<chrono::Utc>) -> anyhow:
         return Ok(());
     };
     let sender = crate::slack::sender::SlackSender {
-        slack: slack::SlackState::new(slack, Clock::frozen(now))?,
+        slack: slack::SlackState::new(slack, Clock::starting_at(now))?,
     };
-    let (planned, worked) = crate::scheduler::runner::run_once(&db, now, &sender).await?;
+    // Time runs from `now` at real speed, so pacing waits really wait.
+    let clock = Clock::starting_at(now);
+    let mut pacer = crate::scheduler::pace::Pacer::new(crate::scheduler::worker::ChatSender::pacing(&sender));
+    let (planned, worked) = crate::scheduler::runner::run_pass(&db, &clock, &sender, &mut pacer).await?;
     tracing::info!(
         planned.agendas = planned.agendas,
         planned.follow_ups = planned.follow_ups,

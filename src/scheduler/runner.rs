@@ -2,6 +2,7 @@
 //! `serve` until shutdown. The loop waits for a deadline, not a fixed sleep,
 //! and is cancellable; a failed pass is logged and the next one runs.
 
+use super::pace::Pacer;
 use super::pass::{Planned, plan};
 use super::worker::{ChatSender, Worked, work};
 use crate::clock::Clock;
@@ -9,10 +10,22 @@ use crate::store::{Db, StoreError};
 use chrono::{DateTime, Utc};
 use std::future::Future;
 
-/// One pass as of `now`: plan, then send what is due.
+/// One pass as of `now` on a frozen clock: plan, then send what is due.
+/// Waiting for the pacer moves that clock instead of taking real time, so
+/// tests (and benchmarks) see a paced pass at full speed.
 pub async fn run_once(db: &Db, now: DateTime<Utc>, sender: &dyn ChatSender) -> Result<(Planned, Worked), StoreError> {
-    let planned = plan(db, now).await?;
-    let worked = work(db, now, sender).await?;
+    run_pass(db, &Clock::frozen(now), sender, &mut Pacer::new(sender.pacing())).await
+}
+
+/// One pass as of `clock`: plan, then send what is due at the pacer's rates.
+pub async fn run_pass(
+    db: &Db,
+    clock: &Clock,
+    sender: &dyn ChatSender,
+    pacer: &mut Pacer,
+) -> Result<(Planned, Worked), StoreError> {
+    let planned = plan(db, clock.now()).await?;
+    let worked = work(db, clock, sender, pacer).await?;
     Ok((planned, worked))
 }
 
@@ -25,6 +38,9 @@ pub async fn run_loop(
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    // One pacer for the life of the loop: a burst that drains over several
+    // passes keeps its pace across them.
+    let mut pacer = Pacer::new(sender.pacing());
     loop {
         let now = clock.now();
         let Some(next) = schedule.after(&now).next() else {
@@ -40,7 +56,7 @@ pub async fn run_loop(
             _ = tokio::time::sleep(wait) => {}
         }
         let started = std::time::Instant::now();
-        match run_once(&db, clock.now(), sender.as_ref()).await {
+        match run_pass(&db, &clock, sender.as_ref(), &mut pacer).await {
             Ok((planned, worked)) => tracing::info!(
                 planned.agendas = planned.agendas,
                 planned.follow_ups = planned.follow_ups,
@@ -48,6 +64,7 @@ pub async fn run_loop(
                 retried = worked.retried,
                 failed = worked.failed,
                 dropped = worked.dropped,
+                postponed = worked.postponed,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "scheduler pass"
             ),

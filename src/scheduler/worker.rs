@@ -9,22 +9,30 @@
 //! exponential backoff (never sooner than a 429's `Retry-After`) and kept as
 //! `failed` after the last attempt.
 
+use super::pace::{Pacer, Pacing};
 use super::pass::still_relevant;
 use crate::commands::objects::agenda_view;
 use crate::commands::{self, Actor, Ctx, Directory, DirectoryFuture};
 use crate::domain::model::{
-    Delivery, DeliveryKind, MeetingId, Person, Platform, Profile, SeriesId, Workspace, WorkspaceId,
+    Delivery, DeliveryKind, MeetingId, Person, Platform, Profile, SeriesId, Workspace,
 };
 use crate::domain::reply::{Button, Reply, Text};
+use crate::clock::Clock;
 use crate::store::{Db, StoreError, backoff};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
 /// How long a claim is exclusive before another worker may take it over.
 pub const LEASE: Duration = Duration::minutes(2);
 const BATCH: u32 = 50;
+/// A row whose turn (by the pacer) is at most this far off is waited for;
+/// further off, it goes back to the queue until its turn. A batch therefore
+/// always finishes well inside its lease.
+const INLINE_WAIT: Duration = Duration::milliseconds(1500);
+/// A pass stops claiming after this long, so planning runs again on the next
+/// tick while a large burst drains over several passes.
+pub const WORK_BUDGET: Duration = Duration::seconds(50);
 
 /// Where a sent message landed (Slack: the DM channel and the message ts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +63,8 @@ pub trait ChatSender: Send + Sync {
     fn send<'a>(&'a self, workspace: &'a Workspace, to: &'a Person, reply: &'a Reply) -> SendFuture<'a>;
     /// The platform whose workspaces this sender serves.
     fn platform(&self) -> Platform;
+    /// The rates at which this platform accepts messages.
+    fn pacing(&self) -> Pacing;
 }
 
 /// What one round of work did.
@@ -77,66 +87,90 @@ impl Directory for NoDirectory {
     }
 }
 
-/// Sends everything due at `now`, batch by batch, until nothing is left.
-pub async fn work(db: &Db, now: DateTime<Utc>, sender: &dyn ChatSender) -> Result<Worked, StoreError> {
+/// Sends what is due, batch by batch, until nothing due is left or the
+/// pass has used its [`WORK_BUDGET`]. Within a batch the row whose turn comes
+/// first (by the pacer: the workspace's and the recipient's rates) goes
+/// first; a row whose turn is further off than [`INLINE_WAIT`] goes back to
+/// the queue until then, without using a retry. A 429 pauses its workspace
+/// in the pacer until Retry-After, so its other rows wait instead of meeting
+/// another 429, while other workspaces carry on.
+pub async fn work(db: &Db, clock: &Clock, sender: &dyn ChatSender, pacer: &mut Pacer) -> Result<Worked, StoreError> {
     let mut worked = Worked::default();
-    // Workspaces Slack told to slow down, until when: their claimed rows go
-    // back to wait instead of meeting another 429 (no retry storms), while
-    // other workspaces carry on.
-    let mut paused: HashMap<WorkspaceId, DateTime<Utc>> = HashMap::new();
+    let started = clock.now();
     // Bounded: a pass never spins forever, the next one continues.
     for _ in 0..200 {
-        let batch = db.claim_due_deliveries_fairly(now, LEASE, BATCH).await?;
-        if batch.is_empty() {
+        if clock.now() - started >= WORK_BUDGET {
             break;
         }
-        for d in batch {
-            if let Some(until) = paused.get(&d.workspace_id) {
-                db.postpone_delivery(&d, *until, "waiting for the platform's rate limit", now)
-                    .await?;
-                worked.postponed += 1;
-                continue;
+        let mut queue = db.claim_due_deliveries_fairly(clock.now(), LEASE, BATCH).await?;
+        if queue.is_empty() {
+            break;
+        }
+        while !queue.is_empty() {
+            let now = clock.now();
+            if now - started >= WORK_BUDGET {
+                // Out of time: hand the rest back, due now, for the next pass.
+                for d in queue.drain(..) {
+                    db.postpone_delivery(&d, now, "the pass ran out of time", now).await?;
+                    worked.postponed += 1;
+                }
+                break;
             }
-            if let Some(until) = deliver(db, now, sender, d, &mut worked).await? {
-                paused.insert(until.0, until.1);
+            let turns: Vec<DateTime<Utc>> = queue
+                .iter()
+                .map(|d| pacer.earliest(d.workspace_id, d.recipient_id, now))
+                .collect();
+            let Some((next, at)) = turns.iter().copied().enumerate().min_by_key(|(_, at)| *at) else {
+                break;
+            };
+            if at > now + INLINE_WAIT {
+                for (d, at) in queue.drain(..).zip(turns) {
+                    db.postpone_delivery(&d, at, "paced: waiting for the platform's rate limit", now)
+                        .await?;
+                    worked.postponed += 1;
+                }
+                break;
             }
+            let d = queue.swap_remove(next);
+            clock.sleep_until(at).await;
+            deliver(db, clock.now(), sender, pacer, d, &mut worked).await?;
         }
     }
     Ok(worked)
 }
 
-/// Delivers one claimed row. Returns the workspace to pause, and until when,
-/// if the platform answered with a rate limit.
+/// Delivers one claimed row, counting what it sends in the pacer.
 async fn deliver(
     db: &Db,
     now: DateTime<Utc>,
     sender: &dyn ChatSender,
+    pacer: &mut Pacer,
     d: Delivery,
     worked: &mut Worked,
-) -> Result<Option<(WorkspaceId, DateTime<Utc>)>, StoreError> {
+) -> Result<(), StoreError> {
     let Some(workspace) = db.workspace(d.workspace_id).await? else {
         db.drop_delivery(&d, "workspace gone", now).await?;
         worked.dropped += 1;
-        return Ok(None);
+        return Ok(());
     };
     if workspace.platform == Platform::Console {
         // The playground has no direct messages to deliver into.
         db.drop_delivery(&d, "console workspaces receive no notifications", now)
             .await?;
         worked.dropped += 1;
-        return Ok(None);
+        return Ok(());
     }
     if workspace.platform != sender.platform() {
         // Another platform's notification: leave it for a worker that can send it.
         db.postpone_delivery(&d, now + LEASE, "no sender for this platform here", now)
             .await?;
         worked.postponed += 1;
-        return Ok(None);
+        return Ok(());
     }
     let Some(to) = db.person(workspace.id, d.recipient_id).await? else {
         db.drop_delivery(&d, "recipient gone", now).await?;
         worked.dropped += 1;
-        return Ok(None);
+        return Ok(());
     };
     // Nothing reaches someone who is away, and nothing but a last-minute
     // agenda goes out of working hours (a pass after downtime may find work
@@ -153,7 +187,7 @@ async fn deliver(
                 worked.dropped += 1;
             }
         }
-        return Ok(None);
+        return Ok(());
     }
     let meeting = d.payload.get("meeting").and_then(|v| v.as_i64()).map(MeetingId);
     let reply = match render(db, now, &workspace, &to, &d, meeting).await? {
@@ -162,9 +196,10 @@ async fn deliver(
             db.drop_delivery(&d, "no longer relevant (held, skipped, moved or passed)", now)
                 .await?;
             worked.dropped += 1;
-            return Ok(None);
+            return Ok(());
         }
     };
+    pacer.take(d.workspace_id, d.recipient_id, now);
     match sender.send(&workspace, &to, &reply).await {
         Ok(sent) => {
             if d.kind == DeliveryKind::Agenda
@@ -179,7 +214,9 @@ async fn deliver(
         Err(SendError::Retry { after, reason }) => {
             let next = now + backoff(d.attempts, after);
             // A rate limit pauses the whole workspace until Retry-After.
-            let pause = after.map(|_| (d.workspace_id, next));
+            if after.is_some() {
+                pacer.pause(d.workspace_id, next);
+            }
             match db.retry_delivery(&d, next, &reason, now).await? {
                 crate::store::RetryOutcome::Rescheduled => worked.retried += 1,
                 crate::store::RetryOutcome::Failed => worked.failed += 1,
@@ -187,7 +224,6 @@ async fn deliver(
                 crate::store::RetryOutcome::Lost => {}
             }
             tracing::warn!(delivery.id = %d.id, delivery.kind = d.kind.as_str(), error = %reason, "delivery will be retried");
-            return Ok(pause);
         }
         Err(SendError::Permanent(reason)) => {
             db.fail_delivery(&d, &reason, now).await?;
@@ -195,7 +231,7 @@ async fn deliver(
             tracing::warn!(delivery.id = %d.id, delivery.kind = d.kind.as_str(), error = %reason, "delivery failed");
         }
     }
-    Ok(None)
+    Ok(())
 }
 
 /// The message for a delivery, rendered now (so it shows the agenda as it is

@@ -131,6 +131,25 @@ impl SlackApi {
         Ok(res.ts.0)
     }
 
+    /// `chat.postMessage` to a person's direct messages with the bot, by their
+    /// user id: Slack opens the conversation itself, so a notification costs
+    /// one call (no Tier 3 `conversations.open` in a Monday-morning burst).
+    /// Returns the conversation's channel id and the message's `ts`.
+    #[tracing::instrument(name = "slack.post_dm", skip_all, fields(slack.team = team_id))]
+    pub async fn post_dm(
+        &self,
+        token: &SecretString,
+        team_id: &str,
+        user: &str,
+        content: SlackMessageContent,
+    ) -> Result<(String, String), SlackApiError> {
+        let token = api_token(token, team_id);
+        let session = self.client.open_session(&token);
+        let req = SlackApiChatPostMessageRequest::new(SlackChannelId::new(user.to_owned()), content);
+        let res = self.call(session.chat_post_message(&req)).await?;
+        Ok((res.channel.0, res.ts.0))
+    }
+
     /// `chat.update`: replaces the message `ts` in `channel`.
     #[tracing::instrument(name = "slack.update_message", skip_all, fields(slack.team = team_id))]
     pub async fn update_message(

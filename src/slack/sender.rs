@@ -1,5 +1,6 @@
-//! The scheduler's way into Slack: a DM (`conversations.open` +
-//! `chat.postMessage`) per notification, with Slack's failures sorted into
+//! The scheduler's way into Slack: one `chat.postMessage` to the person's
+//! user id per notification (Slack puts it in their DM with the bot), paced
+//! at Slack's rates ([`Pacing::SLACK`]), with Slack's failures sorted into
 //! "try again later" (429 with its Retry-After, outages) and "never"
 //! (the user or the app is gone).
 
@@ -7,6 +8,7 @@ use super::client::SlackApiError;
 use super::{SlackState, render};
 use crate::domain::model::{Person, Platform, Workspace};
 use crate::domain::reply::Reply;
+use crate::scheduler::pace::Pacing;
 use crate::scheduler::worker::{ChatSender, SendError, SendFuture, Sent};
 
 pub struct SlackSender {
@@ -57,17 +59,10 @@ impl ChatSender for SlackSender {
             let Some(token) = self.slack.token_for(&workspace.external_id).cloned() else {
                 return Err(SendError::Permanent("no Slack bot token for this workspace".into()));
             };
-            let team = &workspace.external_id;
-            let channel = self
+            let (channel, ts) = self
                 .slack
                 .api
-                .open_dm(&token, team, &to.external_id)
-                .await
-                .map_err(sort)?;
-            let ts = self
-                .slack
-                .api
-                .post_message(&token, team, &channel, render::message(reply))
+                .post_dm(&token, &workspace.external_id, &to.external_id, render::message(reply))
                 .await
                 .map_err(sort)?;
             Ok(Sent { channel, ts })
@@ -76,5 +71,9 @@ impl ChatSender for SlackSender {
 
     fn platform(&self) -> Platform {
         Platform::Slack
+    }
+
+    fn pacing(&self) -> Pacing {
+        Pacing::SLACK
     }
 }

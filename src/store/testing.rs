@@ -84,7 +84,8 @@ pub async fn weekly_pairs(
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let profile = |who: &str| Profile {
-            external_id: format!("U{who}{i:07}"),
+            // Unique across workspaces too: `U` + role + workspace + number.
+            external_id: format!("U{who}{}X{i:07}", ws.0),
             display_name: format!("{who}{i}"),
             tz: Some(chrono_tz::Europe::Berlin),
             ..Profile::default()

@@ -13,7 +13,8 @@ fn dms_to(app: &TestApp, user: &str) -> Vec<serde_json::Value> {
     app.slack
         .calls_to("chat.postMessage")
         .into_iter()
-        .filter(|c| c.body["channel"] == format!("D{user}"))
+        // The scheduler posts to the user id; commands' notices to the opened DM.
+        .filter(|c| c.body["channel"] == user || c.body["channel"] == format!("D{user}"))
         .map(|c| c.body)
         .collect()
 }
@@ -159,7 +160,7 @@ both_engines!(a_permanent_slack_error_is_kept_as_failed_not_retried, |app| {
     app.with_pair().await;
     app.slack.wait_for("chat.postMessage", 1).await; // the set-up notice, before the failure is armed
     app.slack.fail_next(
-        "conversations.open",
+        "chat.postMessage",
         200,
         serde_json::json!({"ok": false, "error": "user_not_found"}),
         None,
@@ -314,7 +315,7 @@ both_engines!(a_slack_outage_is_retried_and_the_agenda_still_arrives_once, |app|
     app.with_pair().await;
     app.slack.wait_for("chat.postMessage", 1).await;
     app.slack.fail_next(
-        "conversations.open",
+        "chat.postMessage",
         503,
         serde_json::json!({"ok": false, "error": "service_unavailable"}),
         None,
@@ -442,15 +443,34 @@ async fn two_replicas_on_postgresql_deliver_a_thousand_notifications_exactly_onc
     oneonone::store::testing::weekly_pairs(db, ws.id, 500, chrono::Weekday::Tue, t0)
         .await
         .unwrap();
-    let now = at(2026, 11, 30, 9, 0);
-    app.clock.set(now);
+    // Two replicas, each with its own clock and pacer (as two processes
+    // would have), run passes a minute apart until the burst has drained.
     let (a, b) = (app.sender(), app.sender());
-    let (ra, rb) = tokio::join!(
-        oneonone::scheduler::runner::run_once(&app.db, now, &a),
-        oneonone::scheduler::runner::run_once(&app.db, now, &b)
+    let (clock_a, clock_b) = (
+        oneonone::clock::Clock::frozen(at(2026, 11, 30, 9, 0)),
+        oneonone::clock::Clock::frozen(at(2026, 11, 30, 9, 0)),
     );
-    let (ra, rb) = (ra.unwrap().1, rb.unwrap().1);
-    assert_eq!(ra.sent + rb.sent, 1000, "{ra:?} {rb:?}");
+    let mut pacer_a = oneonone::scheduler::pace::Pacer::new(oneonone::scheduler::pace::Pacing::SLACK);
+    let mut pacer_b = oneonone::scheduler::pace::Pacer::new(oneonone::scheduler::pace::Pacing::SLACK);
+    let (mut sent_a, mut sent_b) = (0, 0);
+    for minute in 0..30 {
+        let tick = at(2026, 11, 30, 9, 0) + chrono::Duration::minutes(minute);
+        clock_a.set(tick.max(clock_a.now()));
+        clock_b.set(tick.max(clock_b.now()));
+        let (ra, rb) = tokio::join!(
+            oneonone::scheduler::runner::run_pass(&app.db, &clock_a, &a, &mut pacer_a),
+            oneonone::scheduler::runner::run_pass(&app.db, &clock_b, &b, &mut pacer_b)
+        );
+        let (ra, rb) = (ra.unwrap().1, rb.unwrap().1);
+        sent_a += ra.sent;
+        sent_b += rb.sent;
+        if ra.sent + rb.sent == 0 && sent_a + sent_b > 0 {
+            break;
+        }
+    }
+    assert_eq!(sent_a + sent_b, 1000, "{sent_a} + {sent_b}");
+    assert!(sent_a > 0 && sent_b > 0, "both replicas took part: {sent_a} + {sent_b}");
+    let now = clock_a.now().max(clock_b.now());
     let mut channels: Vec<String> = app
         .slack
         .calls_to("chat.postMessage")
@@ -538,3 +558,82 @@ both_engines!(
         );
     }
 );
+
+#[tokio::test]
+async fn a_burst_of_5000_agendas_drains_at_slacks_pace_without_a_429_or_starving_another_workspace() {
+    use oneonone::domain::model::Platform;
+    use oneonone::scheduler::pace::{Pacer, Pacing};
+    let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
+    let db = &app.db;
+    let t0 = at(2026, 11, 30, 8, 0);
+    // 2,500 1:1s in one workspace (5,000 agendas due Monday 09:00 UTC) and
+    // three in another, created after them.
+    let big = db.ensure_workspace(Platform::Slack, TEAM, "big").await.unwrap();
+    oneonone::store::testing::weekly_pairs(db, big.id, 2500, chrono::Weekday::Tue, t0)
+        .await
+        .unwrap();
+    let small = db.ensure_workspace(Platform::Slack, "T0SMALL01", "small").await.unwrap();
+    oneonone::store::testing::weekly_pairs(db, small.id, 3, chrono::Weekday::Tue, t0)
+        .await
+        .unwrap();
+    // The fake now answers like Slack: 429 beyond its per-channel and
+    // per-workspace rates, on the app's clock.
+    app.slack.enforce_rate_limits(app.clock.clone());
+    let sender = app.sender();
+    let mut pacer = Pacer::new(Pacing::SLACK);
+    let start = at(2026, 11, 30, 9, 0);
+    app.clock.set(start);
+    let mut passes = 0;
+    let mut first_pass_sent = 0;
+    let mut sent = 0;
+    loop {
+        let (_, worked) = oneonone::scheduler::runner::run_pass(db, &app.clock, &sender, &mut pacer)
+            .await
+            .unwrap();
+        passes += 1;
+        if passes == 1 {
+            first_pass_sent = worked.sent;
+        }
+        sent += worked.sent;
+        assert_eq!((worked.failed, worked.retried), (0, 0), "pass {passes}: {worked:?}");
+        if sent >= 5006 || passes > 60 {
+            break;
+        }
+        // The next tick: the start of the next minute.
+        let now = app.clock.now();
+        app.clock
+            .set(now + chrono::Duration::seconds(60 - i64::from(chrono::Timelike::second(&now))));
+    }
+    let elapsed = app.clock.now() - start;
+    assert_eq!(sent, 5006, "after {passes} passes");
+    assert_eq!(app.slack.rate_limited(), 0, "no 429 at all");
+    let posts = app.slack.calls_to("chat.postMessage");
+    assert_eq!(posts.len(), 5006, "each agenda posted once");
+    let mut to: Vec<&str> = posts.iter().map(|c| c.body["channel"].as_str().unwrap()).collect();
+    to.sort_unstable();
+    to.dedup();
+    assert_eq!(to.len(), 5006, "each person exactly once");
+    // The small workspace was served in the first pass, not after the burst.
+    assert!(first_pass_sent > 6, "{first_pass_sent}");
+    let small_prefixes = [format!("UM{}X", small.id.0), format!("UR{}X", small.id.0)];
+    let small_positions: Vec<usize> = posts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            let to = c.body["channel"].as_str().unwrap();
+            small_prefixes.iter().any(|p| to.starts_with(p.as_str()))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(small_positions.len(), 6);
+    assert!(
+        small_positions.iter().all(|i| *i < 60),
+        "the small workspace's agendas went out among the first, not behind the burst: {small_positions:?}"
+    );
+    // At Slack's pace (4 a second after a burst of 10), 50 seconds of each
+    // minute's pass: about 25 minutes.
+    assert!(
+        elapsed >= chrono::Duration::minutes(20) && elapsed <= chrono::Duration::minutes(27),
+        "drained in {elapsed}"
+    );
+}

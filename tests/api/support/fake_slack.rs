@@ -48,9 +48,63 @@ struct ScriptedFailure {
     retry_after: Option<u64>,
 }
 
+/// Slack's limits on `chat.postMessage`, as a sliding-window model: about one
+/// message a second per channel with short bursts, and several hundred a
+/// minute per workspace.
+struct RateLimits {
+    clock: oneonone::clock::Clock,
+    /// Per channel: at most this many in any one second.
+    per_channel_per_second: usize,
+    /// Per workspace: at most this many in any one second, and in any minute.
+    per_workspace_per_second: usize,
+    per_workspace_per_minute: usize,
+    channels: HashMap<String, VecDeque<chrono::DateTime<chrono::Utc>>>,
+    workspace: VecDeque<chrono::DateTime<chrono::Utc>>,
+    /// Calls answered with 429.
+    refused: usize,
+}
+
+impl RateLimits {
+    /// `Some(retry_after_seconds)` when this call breaks a limit; else counts it.
+    fn check(&mut self, channel: &str) -> Option<u64> {
+        let now = self.clock.now();
+        let second = now - chrono::Duration::seconds(1);
+        let minute = now - chrono::Duration::seconds(60);
+        let ch = self.channels.entry(channel.to_owned()).or_default();
+        while ch.front().is_some_and(|t| *t <= second) {
+            ch.pop_front();
+        }
+        while self.workspace.front().is_some_and(|t| *t <= minute) {
+            self.workspace.pop_front();
+        }
+        let in_last_second = self.workspace.iter().filter(|t| **t > second).count();
+        let wait_until = if ch.len() >= self.per_channel_per_second {
+            ch.front().map(|t| *t + chrono::Duration::seconds(1))
+        } else if in_last_second >= self.per_workspace_per_second {
+            self.workspace
+                .iter()
+                .find(|t| **t > second)
+                .map(|t| *t + chrono::Duration::seconds(1))
+        } else if self.workspace.len() >= self.per_workspace_per_minute {
+            self.workspace.front().map(|t| *t + chrono::Duration::seconds(60))
+        } else {
+            None
+        };
+        if let Some(until) = wait_until {
+            self.refused += 1;
+            let secs = (until - now).num_milliseconds().max(0) as u64;
+            return Some(secs.div_ceil(1000).max(1));
+        }
+        ch.push_back(now);
+        self.workspace.push_back(now);
+        None
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     calls: Vec<Call>,
+    limits: Option<RateLimits>,
     users: HashMap<String, Value>,
     failures: HashMap<String, VecDeque<ScriptedFailure>>,
     /// Counts issued message timestamps and view ids, so each is unique.
@@ -216,6 +270,27 @@ impl FakeSlack {
             });
     }
 
+    /// From now on `chat.postMessage` enforces Slack's rate limits on
+    /// `clock`'s time (the app's clock): more than 2 messages into one channel
+    /// in a second, or into the workspace more than 20 in a second or 300 in a
+    /// minute, is answered with 429 and a Retry-After, like Slack does.
+    pub fn enforce_rate_limits(&self, clock: oneonone::clock::Clock) {
+        self.shared.lock().limits = Some(RateLimits {
+            clock,
+            per_channel_per_second: 2,
+            per_workspace_per_second: 20,
+            per_workspace_per_minute: 300,
+            channels: HashMap::new(),
+            workspace: VecDeque::new(),
+            refused: 0,
+        });
+    }
+
+    /// How many calls the rate limits refused with 429.
+    pub fn rate_limited(&self) -> usize {
+        self.shared.lock().limits.as_ref().map_or(0, |l| l.refused)
+    }
+
     /// A `response_url` on this fake; posts to it are recorded as method
     /// `response_url` (with `"response_url_id": id` added to the body).
     pub fn response_url(&self, id: &str) -> String {
@@ -263,6 +338,17 @@ fn answer(shared: &Shared, call: Call) -> Response {
         }
         return res;
     }
+    if call.method == "chat.postMessage"
+        && let Some(limits) = inner.limits.as_mut()
+        && let Some(secs) = limits.check(call.body["channel"].as_str().unwrap_or_default())
+    {
+        let mut res = json_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"ok": false, "error": "ratelimited"}),
+        );
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return res;
+    }
     let body = ok_answer(&mut inner, &call);
     json_response(StatusCode::OK, body)
 }
@@ -294,7 +380,13 @@ fn ok_answer(inner: &mut Inner, call: &Call) -> Value {
             if let Some(thread_ts) = p.get("thread_ts") {
                 message.insert("thread_ts".to_owned(), thread_ts.clone());
             }
-            json!({"ok": true, "channel": p["channel"], "ts": ts, "message": message})
+            // A user id as the channel posts into that person's DM with the
+            // bot; Slack answers with the DM's channel id.
+            let channel = match p["channel"].as_str() {
+                Some(user) if user.starts_with('U') || user.starts_with('W') => json!(format!("D{user}")),
+                _ => p["channel"].clone(),
+            };
+            json!({"ok": true, "channel": channel, "ts": ts, "message": message})
         }
         "chat.update" => json!({
             "ok": true,
