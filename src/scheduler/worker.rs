@@ -11,13 +11,11 @@
 
 use super::pace::{Pacer, Pacing};
 use super::pass::still_relevant;
+use crate::clock::Clock;
 use crate::commands::objects::agenda_view;
 use crate::commands::{self, Actor, Ctx, Directory, DirectoryFuture};
-use crate::domain::model::{
-    Delivery, DeliveryKind, MeetingId, Person, Platform, Profile, SeriesId, Workspace,
-};
+use crate::domain::model::{Delivery, DeliveryKind, MeetingId, Person, Platform, Profile, SeriesId, Workspace};
 use crate::domain::reply::{Button, Reply, Text};
-use crate::clock::Clock;
 use crate::store::{Db, StoreError, backoff};
 use chrono::{DateTime, Duration, Utc};
 use std::future::Future;

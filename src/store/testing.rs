@@ -24,17 +24,26 @@ fn unique_suffix() -> String {
 
 /// A new SQLite database in a temporary file, migrated.
 pub async fn fresh_sqlite() -> Db {
+    fresh_sqlite_with_url().await.0
+}
+
+/// [`fresh_sqlite`] and its `DATABASE_URL`, for tests that start the binary on it.
+pub async fn fresh_sqlite_with_url() -> (Db, String) {
     let path = std::env::temp_dir().join(format!("oneonone_test_{}.db", unique_suffix()));
-    let db = Db::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("open a temporary SQLite database");
+    let url = format!("sqlite://{}", path.display());
+    let db = Db::connect(&url).await.expect("open a temporary SQLite database");
     db.migrate().await.expect("migrate SQLite");
-    db
+    (db, url)
 }
 
 /// A new PostgreSQL database, migrated; `None` when the PostgreSQL half is
 /// not configured (after saying so loudly, once).
 pub async fn fresh_postgres() -> Option<Db> {
+    Some(fresh_postgres_with_url().await?.0)
+}
+
+/// [`fresh_postgres`] and its `DATABASE_URL`, for tests that start the binary on it.
+pub async fn fresh_postgres_with_url() -> Option<(Db, String)> {
     let Some(admin_url) = std::env::var("ONEONONE_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())
@@ -66,7 +75,7 @@ pub async fn fresh_postgres() -> Option<Db> {
     url.set_path(&name);
     let db = Db::connect(url.as_str()).await.expect("connect to the test database");
     db.migrate().await.expect("migrate PostgreSQL");
-    Some(db)
+    Some((db, url.to_string()))
 }
 
 /// `n` active 1:1s in workspace `ws`, each a new manager and report in

@@ -572,7 +572,10 @@ async fn a_burst_of_5000_agendas_drains_at_slacks_pace_without_a_429_or_starving
     oneonone::store::testing::weekly_pairs(db, big.id, 2500, chrono::Weekday::Tue, t0)
         .await
         .unwrap();
-    let small = db.ensure_workspace(Platform::Slack, "T0SMALL01", "small").await.unwrap();
+    let small = db
+        .ensure_workspace(Platform::Slack, "T0SMALL01", "small")
+        .await
+        .unwrap();
     oneonone::store::testing::weekly_pairs(db, small.id, 3, chrono::Weekday::Tue, t0)
         .await
         .unwrap();
@@ -636,4 +639,87 @@ async fn a_burst_of_5000_agendas_drains_at_slacks_pace_without_a_429_or_starving
         elapsed >= chrono::Duration::minutes(20) && elapsed <= chrono::Duration::minutes(27),
         "drained in {elapsed}"
     );
+}
+
+/// `oneonone tick` is killed (SIGKILL) after it has claimed the due agendas
+/// and while its first send hangs: nobody sends them while its lease holds,
+/// and once the lease has expired the next pass delivers every one, once.
+async fn a_tick_killed_between_claim_and_send_loses_nothing_and_doubles_nothing(db: oneonone::store::Db, url: String) {
+    use oneonone::domain::model::Platform;
+    let slack = crate::support::fake_slack::FakeSlack::start().await;
+    let ws = db.ensure_workspace(Platform::Slack, TEAM, "example").await.unwrap();
+    let t0 = at(2026, 11, 30, 8, 0);
+    oneonone::store::testing::weekly_pairs(&db, ws.id, 10, chrono::Weekday::Tue, t0)
+        .await
+        .unwrap();
+    slack.stall("chat.postMessage");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oneonone"))
+        .args(["tick", "--now", "2026-11-30T09:00:00Z"])
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_BOT_TOKEN", "xoxb-test-token")
+        .env("SLACK_API_URL", &slack.base_url)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("start oneonone tick");
+    // The process has claimed its batch and is inside its first send.
+    slack
+        .wait_for_within("chat.postMessage", 1, std::time::Duration::from_secs(30))
+        .await;
+    child.kill().expect("kill the tick");
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "killed, not finished: {status}");
+    slack.unstall("chat.postMessage");
+    let hung = slack.calls_to("chat.postMessage").len();
+    assert_eq!(hung, 1, "it died inside its first send");
+
+    let sender = oneonone::slack::sender::SlackSender {
+        slack: oneonone::slack::SlackState::new(
+            &oneonone::config::SlackConfig {
+                signing_secret: secrecy::SecretString::from(SECRET.to_string()),
+                bot_token: Some(secrecy::SecretString::from("xoxb-test-token".to_string())),
+                api_url: slack.base_url.clone(),
+            },
+            oneonone::clock::Clock::frozen(t0),
+        )
+        .unwrap(),
+    };
+    // Within the dead worker's lease nobody else may send its rows.
+    let (_, worked) = oneonone::scheduler::runner::run_once(&db, at(2026, 11, 30, 9, 1), &sender)
+        .await
+        .unwrap();
+    assert_eq!(worked.sent, 0, "{worked:?}");
+    // After it: every agenda, once.
+    let after = at(2026, 11, 30, 9, 0) + oneonone::scheduler::worker::LEASE + chrono::Duration::seconds(30);
+    let (_, worked) = oneonone::scheduler::runner::run_once(&db, after, &sender)
+        .await
+        .unwrap();
+    assert_eq!(worked.sent, 20, "{worked:?}");
+    let mut to: Vec<String> = slack.calls_to("chat.postMessage")[hung..]
+        .iter()
+        .map(|c| c.body["channel"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(to.len(), 20);
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 20, "each person once");
+    let (_, worked) = oneonone::scheduler::runner::run_once(&db, after + chrono::Duration::minutes(5), &sender)
+        .await
+        .unwrap();
+    assert_eq!(worked.sent, 0);
+}
+
+#[tokio::test]
+async fn a_killed_tick_on_sqlite_loses_and_doubles_nothing() {
+    let (db, url) = oneonone::store::testing::fresh_sqlite_with_url().await;
+    a_tick_killed_between_claim_and_send_loses_nothing_and_doubles_nothing(db, url).await;
+}
+
+#[tokio::test]
+async fn a_killed_tick_on_postgresql_loses_and_doubles_nothing() {
+    let Some((db, url)) = oneonone::store::testing::fresh_postgres_with_url().await else {
+        return;
+    };
+    a_tick_killed_between_claim_and_send_loses_nothing_and_doubles_nothing(db, url).await;
 }

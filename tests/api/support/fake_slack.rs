@@ -104,6 +104,8 @@ impl RateLimits {
 #[derive(Default)]
 struct Inner {
     calls: Vec<Call>,
+    /// Methods whose calls are recorded and then never answered.
+    stalled: std::collections::HashSet<String>,
     limits: Option<RateLimits>,
     users: HashMap<String, Value>,
     failures: HashMap<String, VecDeque<ScriptedFailure>>,
@@ -286,6 +288,16 @@ impl FakeSlack {
         });
     }
 
+    /// Calls to `method` are recorded and then never answered, until
+    /// [`FakeSlack::unstall`] (calls already waiting stay unanswered).
+    pub fn stall(&self, method: &str) {
+        self.shared.lock().stalled.insert(method.to_owned());
+    }
+
+    pub fn unstall(&self, method: &str) {
+        self.shared.lock().stalled.remove(method);
+    }
+
     /// How many calls the rate limits refused with 429.
     pub fn rate_limited(&self) -> usize {
         self.shared.lock().limits.as_ref().map_or(0, |l| l.refused)
@@ -310,6 +322,18 @@ async fn api(
         body: request_params(&headers, query.as_deref(), &body),
         method,
     };
+    let stalled = {
+        let mut inner = shared.lock();
+        let stalled = inner.stalled.contains(&call.method);
+        if stalled {
+            inner.calls.push(call.clone());
+        }
+        stalled
+    };
+    if stalled {
+        // Like a Slack that accepted the connection and never answered.
+        return std::future::pending().await;
+    }
     answer(&shared, call)
 }
 
