@@ -21,6 +21,7 @@ mod resolve;
 mod series;
 
 pub use format::{format_date, format_instant};
+pub use personal::{away_notice, skip_for_away};
 pub use resolve::{Actor, Directory, DirectoryError, DirectoryFuture, resolve_actor};
 
 use crate::domain::command::Command;

@@ -276,17 +276,10 @@ pub(crate) async fn away(ctx: &Ctx<'_>, actor: &Actor, until: DateSpec) -> Res<O
         }
         if !skipped.is_empty() {
             skipped_total += skipped.len();
-            let dates: Vec<String> = skipped.iter().map(|t| format_instant(*t, partner.tz())).collect();
             notices.push(Notice {
                 to: partner.id,
                 to_external: partner.external_id.clone(),
-                reply: Reply::text(Text::new().bold_user(me.display_name.clone()).plain(format!(
-                    " is away until {}, so your 1:1{} on {} {} skipped. Open talking points move to the next one.",
-                    format_date(until),
-                    if skipped.len() == 1 { "" } else { "s" },
-                    dates.join(", "),
-                    if skipped.len() == 1 { "is" } else { "are" },
-                ))),
+                reply: away_notice(&me, &partner, until, &skipped),
             });
         }
     }
@@ -310,4 +303,51 @@ pub(crate) async fn back(ctx: &Ctx<'_>, actor: &Actor) -> Res<Outcome> {
     me.away_until = None;
     ctx.db.save_person_settings(&me).await?;
     Ok(Reply::text("Welcome back! Agendas and nudges are on again.").into())
+}
+
+/// A meeting that appeared after its participant said `away` (set up or moved
+/// into the time away): skipped with reason "away" like the ones `away`
+/// skipped, its open points rolling over to the next meeting. Returns the
+/// partner's notice text (the partner is told by the caller), or `None` if
+/// nobody is away that day or the meeting was closed meanwhile.
+pub async fn skip_for_away(
+    ctx: &Ctx<'_>,
+    s: &crate::domain::model::Series,
+    m: &crate::domain::model::Meeting,
+    away: &Person,
+    partner: &Person,
+) -> Result<Option<Reply>, super::CommandError> {
+    let Some(until) = away.away_until else { return Ok(None) };
+    let next = match meeting_after(ctx, s, m).await {
+        Ok(next) => next,
+        Err(super::Fail::Internal(e)) => return Err(e),
+        Err(super::Fail::User(_)) => return Ok(None),
+    };
+    match ctx
+        .db
+        .close_meeting(m.id, MeetingState::Skipped, Some("away"), ctx.now, Some(next.id))
+        .await
+    {
+        Ok(_) => {}
+        Err(StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(super::CommandError::Store(e)),
+    }
+    Ok(Some(away_notice(away, partner, until, &[m.scheduled_at])))
+}
+
+/// "Maria is away until …, so your 1:1 on … is skipped."
+pub fn away_notice(
+    away: &Person,
+    partner: &Person,
+    until: chrono::NaiveDate,
+    skipped: &[chrono::DateTime<chrono::Utc>],
+) -> Reply {
+    let dates: Vec<String> = skipped.iter().map(|t| format_instant(*t, partner.tz())).collect();
+    Reply::text(Text::new().bold_user(away.display_name.clone()).plain(format!(
+        " is away until {}, so your 1:1{} on {} {} skipped. Open talking points move to the next one.",
+        format_date(until),
+        if skipped.len() == 1 { "" } else { "s" },
+        dates.join(", "),
+        if skipped.len() == 1 { "is" } else { "are" },
+    )))
 }

@@ -103,6 +103,15 @@ async fn plan_series(
                 next = next.min(follow_up);
             }
         }
+        if let Some(m) = &upcoming
+            && let Some(skipped) = skip_if_away(db, &series, m, &manager, &report, now).await?
+        {
+            // Told once (the delivery key is the meeting's); the next meeting
+            // is planned on the next pass.
+            planned.nudges += skipped;
+            db.set_plan_at(series.id, now).await?;
+            return Ok(());
+        }
         if let Some(m) = upcoming {
             let lead = Duration::minutes(i64::from(series.lead_minutes));
             // The report is asked first: their agenda is due no later than the manager's.
@@ -309,6 +318,54 @@ async fn upcoming_meeting(
         after = slot;
     }
     Ok(None)
+}
+
+/// A meeting on a day one of its people is away (set up or moved into the
+/// time away after they said `away`, which skipped the meetings there were
+/// then) is skipped with reason "away"; the other person is told once.
+/// Returns how many were told, or `None` if nobody is away that day.
+async fn skip_if_away(
+    db: &Db,
+    series: &Series,
+    m: &Meeting,
+    manager: &Person,
+    report: &Person,
+    now: DateTime<Utc>,
+) -> Result<Option<u32>, StoreError> {
+    let away_that_day = |p: &Person| plan::is_away_on(p, m.scheduled_at.with_timezone(&p.tz()).date_naive());
+    let (away, partner) = match (away_that_day(manager), away_that_day(report)) {
+        (true, _) => (manager, report),
+        (false, true) => (report, manager),
+        (false, false) => return Ok(None),
+    };
+    let Some(workspace) = db.workspace(series.workspace_id).await? else {
+        return Ok(None);
+    };
+    let ctx = crate::commands::Ctx {
+        db,
+        now,
+        directory: &super::worker::NoDirectory,
+        platform: workspace.platform,
+        invocation: "",
+        line: "",
+    };
+    let told = crate::commands::skip_for_away(&ctx, series, m, away, partner)
+        .await
+        .map_err(super::worker::command_error)?;
+    if told.is_none() || away_that_day(partner) {
+        return Ok(Some(0));
+    }
+    let new = NewDelivery {
+        workspace_id: series.workspace_id,
+        kind: DeliveryKind::Notice,
+        subject: format!("away:meeting:{}", m.id),
+        slot: m.slot,
+        recipient_id: partner.id,
+        payload: json!({ "meeting": m.id.0, "series": series.id.0, "away": away.id.0 }),
+        due_at: now,
+        max_attempts: MAX_ATTEMPTS,
+    };
+    Ok(Some(u32::from(db.enqueue_delivery(&new, now).await?)))
 }
 
 async fn queue(

@@ -77,7 +77,7 @@ pub struct Worked {
 }
 
 /// The worker needs no directory lookups; every person it renders for is known.
-struct NoDirectory;
+pub(crate) struct NoDirectory;
 
 impl Directory for NoDirectory {
     fn profile<'a>(&'a self, _: &'a Workspace, _: &'a str) -> DirectoryFuture<'a> {
@@ -246,6 +246,7 @@ async fn render(
         DeliveryKind::Overdue => return render_overdue(db, now, workspace, to, d).await,
         DeliveryKind::ActionDigest => return render_digest(db, now, to).await,
         DeliveryKind::StuckTopic => return render_stuck(db, workspace, to, d).await,
+        DeliveryKind::Notice => return render_away_notice(db, workspace, to, d, meeting).await,
         _ => {}
     }
     let Some(m) = meeting else { return Ok(None) };
@@ -420,7 +421,31 @@ async fn render_stuck(db: &Db, workspace: &Workspace, to: &Person, d: &Delivery)
     ))
 }
 
-fn command_error(e: commands::CommandError) -> StoreError {
+/// "Maria is away until …, so your 1:1 on … is skipped." for a meeting the
+/// pass skipped because it fell into someone's time away.
+async fn render_away_notice(
+    db: &Db,
+    workspace: &Workspace,
+    to: &Person,
+    d: &Delivery,
+    meeting: Option<MeetingId>,
+) -> Result<Option<Reply>, StoreError> {
+    let away = d
+        .payload
+        .get("away")
+        .and_then(|v| v.as_i64())
+        .map(crate::domain::model::PersonId);
+    let (Some(away), Some(m)) = (away, meeting) else {
+        return Ok(None);
+    };
+    let (Some(away), Some(m)) = (db.person(workspace.id, away).await?, db.meeting(m).await?) else {
+        return Ok(None);
+    };
+    let Some(until) = away.away_until else { return Ok(None) };
+    Ok(Some(commands::away_notice(&away, to, until, &[m.scheduled_at])))
+}
+
+pub(crate) fn command_error(e: commands::CommandError) -> StoreError {
     match e {
         commands::CommandError::Store(e) => e,
         commands::CommandError::Directory(e) => StoreError::Corrupt(e.to_string()),

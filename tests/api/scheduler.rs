@@ -311,6 +311,46 @@ both_engines!(away_people_and_paused_1_1s_get_no_agenda, |app| {
     assert_eq!(agendas, 0, "a paused 1:1 gets no agenda");
 });
 
+both_engines!(
+    a_1_1_set_up_inside_someones_time_away_is_skipped_and_the_partner_told_once,
+    |app| {
+        // Rahul is away first; the 1:1 is set up afterwards, its first meeting
+        // (Tue 1 Dec) inside his time away.
+        app.ok(REPORT, "away until 2026-12-02").await;
+        app.with_pair().await;
+        let t = at(2026, 11, 30, 9, 0);
+        app.tick(t).await;
+        app.tick(t + chrono::Duration::minutes(1)).await;
+        app.tick(t + chrono::Duration::minutes(2)).await;
+        let told: Vec<_> = dms_to(app, MANAGER)
+            .into_iter()
+            .filter(|b| b.to_string().contains("is away until"))
+            .collect();
+        assert_eq!(told.len(), 1, "told once: {told:?}");
+        assert!(told[0].to_string().contains("Tue 1 Dec 2026"), "{}", told[0]);
+        assert!(
+            !dms_to(app, REPORT)
+                .iter()
+                .any(|b| b.to_string().contains("open_add_point")),
+            "nothing reaches Rahul while he is away"
+        );
+        let history = app.ok(MANAGER, "history").await;
+        assert!(history.contains("away"), "{history}");
+        // The next meeting's agenda comes as usual, to both.
+        app.tick(at(2026, 12, 7, 9, 0)).await;
+        assert!(
+            dms_to(app, REPORT)
+                .iter()
+                .any(|b| b.to_string().contains("Tue 8 Dec 2026"))
+        );
+        assert!(
+            dms_to(app, MANAGER)
+                .iter()
+                .any(|b| b.to_string().contains("Tue 8 Dec 2026"))
+        );
+    }
+);
+
 both_engines!(a_slack_outage_is_retried_and_the_agenda_still_arrives_once, |app| {
     app.with_pair().await;
     app.slack.wait_for("chat.postMessage", 1).await;
