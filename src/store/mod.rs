@@ -69,8 +69,10 @@ macro_rules! on_db {
 
 // After `on_db!`: macros are visible only to modules declared below them.
 mod deliveries;
+mod teams;
 
 pub use deliveries::{RetryOutcome, backoff};
+pub use teams::{SeenConversation, TeamsConversation};
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
