@@ -11,7 +11,7 @@ create table teams_conversations (
     tenant_id text not null,
     aad_object_id text,
     -- 0 after the app was removed or Teams answered 403 (not installed, blocked)
-    installed integer not null default 1,
+    installed bigint not null default 1,
     -- why it is not installed, as Teams said it (for the manager's notice)
     problem text,
     updated_at bigint not null
