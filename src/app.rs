@@ -153,7 +153,7 @@ pub async fn tick(config: Config, now: chrono::DateTime<chrono::Utc>) -> anyhow:
     };
     // Time runs from `now` at real speed, so pacing waits really wait.
     let clock = Clock::starting_at(now);
-    let mut pacer = crate::scheduler::pace::Pacer::new(crate::scheduler::worker::ChatSender::pacing(&sender));
+    let mut pacer = crate::scheduler::pace::Pacer::new();
     let (planned, worked) = crate::scheduler::runner::run_pass(&db, &clock, &sender, &mut pacer).await?;
     tracing::info!(
         planned.agendas = planned.agendas,

@@ -78,25 +78,21 @@ impl Bucket {
 }
 
 /// Remembers what was sent where, and says when the next message may go.
-#[derive(Debug)]
+/// Each workspace is paced at its platform's [`Pacing`], which the caller
+/// passes along (workspace ids are unique across platforms).
+#[derive(Debug, Default)]
 pub struct Pacer {
-    pacing: Pacing,
     workspaces: HashMap<WorkspaceId, Bucket>,
     channels: HashMap<(WorkspaceId, PersonId), Bucket>,
 }
 
 impl Pacer {
-    pub fn new(pacing: Pacing) -> Self {
-        Pacer {
-            pacing,
-            workspaces: HashMap::new(),
-            channels: HashMap::new(),
-        }
+    pub fn new() -> Self {
+        Pacer::default()
     }
 
     /// The earliest instant a message to `to` in `ws` may be sent.
-    pub fn earliest(&self, ws: WorkspaceId, to: PersonId, now: DateTime<Utc>) -> DateTime<Utc> {
-        let p = &self.pacing;
+    pub fn earliest(&self, p: &Pacing, ws: WorkspaceId, to: PersonId, now: DateTime<Utc>) -> DateTime<Utc> {
         let w = self
             .workspaces
             .get(&ws)
@@ -109,8 +105,7 @@ impl Pacer {
     }
 
     /// Counts a message sent (or attempted) at `at`.
-    pub fn take(&mut self, ws: WorkspaceId, to: PersonId, at: DateTime<Utc>) {
-        let p = self.pacing;
+    pub fn take(&mut self, p: &Pacing, ws: WorkspaceId, to: PersonId, at: DateTime<Utc>) {
         self.workspaces
             .entry(ws)
             .or_insert(Bucket { tat: at })
@@ -128,8 +123,7 @@ impl Pacer {
 
     /// The platform said "slow down until `until`": nothing more goes into
     /// `ws` before then, and then only at the sustained rate.
-    pub fn pause(&mut self, ws: WorkspaceId, until: DateTime<Utc>) {
-        let p = self.pacing;
+    pub fn pause(&mut self, p: &Pacing, ws: WorkspaceId, until: DateTime<Utc>) {
         let tolerance = p.workspace_interval() * (p.workspace_burst.max(1) as i32 - 1);
         let b = self.workspaces.entry(ws).or_insert(Bucket { tat: until });
         b.tat = b.tat.max(until + tolerance);
@@ -152,8 +146,8 @@ mod tests {
         (0..n)
             .map(|i| {
                 let to = PersonId(if same_person { 1 } else { i });
-                now = pacer.earliest(WorkspaceId(1), to, now);
-                pacer.take(WorkspaceId(1), to, now);
+                now = pacer.earliest(&Pacing::SLACK, WorkspaceId(1), to, now);
+                pacer.take(&Pacing::SLACK, WorkspaceId(1), to, now);
                 now
             })
             .collect()
@@ -161,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_burst_then_the_sustained_workspace_rate() {
-        let mut p = Pacer::new(Pacing::SLACK);
+        let mut p = Pacer::new();
         let at = drain(&mut p, 250, false);
         // The first ten go at once, then one every 250 ms.
         assert!(at[..10].iter().all(|t| *t == t0()));
@@ -174,7 +168,7 @@ mod tests {
 
     #[test]
     fn one_channel_gets_at_most_one_a_second_after_its_burst() {
-        let mut p = Pacer::new(Pacing::SLACK);
+        let mut p = Pacer::new();
         let at = drain(&mut p, 5, true);
         let secs: Vec<i64> = at.iter().map(|t| (*t - t0()).num_milliseconds()).collect();
         assert_eq!(secs, vec![0, 0, 1000, 2000, 3000]);
@@ -182,27 +176,27 @@ mod tests {
 
     #[test]
     fn workspaces_and_channels_do_not_slow_each_other() {
-        let mut p = Pacer::new(Pacing::SLACK);
+        let mut p = Pacer::new();
         // One person's 100 messages take 100 seconds; the workspace is not held up by them.
         let last = *drain(&mut p, 100, true).last().unwrap();
         assert_eq!(last, t0() + Duration::seconds(98));
-        assert_eq!(p.earliest(WorkspaceId(2), PersonId(1), t0()), t0());
-        assert_eq!(p.earliest(WorkspaceId(1), PersonId(999), last), last);
+        assert_eq!(p.earliest(&Pacing::SLACK, WorkspaceId(2), PersonId(1), t0()), t0());
+        assert_eq!(p.earliest(&Pacing::SLACK, WorkspaceId(1), PersonId(999), last), last);
     }
 
     #[test]
     fn a_pause_holds_the_workspace_until_retry_after_then_resumes_at_the_sustained_rate() {
-        let mut p = Pacer::new(Pacing::SLACK);
+        let mut p = Pacer::new();
         let until = t0() + Duration::seconds(30);
-        p.pause(WorkspaceId(1), until);
-        assert_eq!(p.earliest(WorkspaceId(1), PersonId(1), t0()), until);
-        p.take(WorkspaceId(1), PersonId(1), until);
+        p.pause(&Pacing::SLACK, WorkspaceId(1), until);
+        assert_eq!(p.earliest(&Pacing::SLACK, WorkspaceId(1), PersonId(1), t0()), until);
+        p.take(&Pacing::SLACK, WorkspaceId(1), PersonId(1), until);
         assert_eq!(
-            p.earliest(WorkspaceId(1), PersonId(2), until),
+            p.earliest(&Pacing::SLACK, WorkspaceId(1), PersonId(2), until),
             until + Duration::milliseconds(250)
         );
         // A shorter pause never shortens a longer one.
-        p.pause(WorkspaceId(1), t0());
-        assert!(p.earliest(WorkspaceId(1), PersonId(3), t0()) > until);
+        p.pause(&Pacing::SLACK, WorkspaceId(1), t0());
+        assert!(p.earliest(&Pacing::SLACK, WorkspaceId(1), PersonId(3), t0()) > until);
     }
 }

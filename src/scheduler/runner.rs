@@ -14,7 +14,7 @@ use std::future::Future;
 /// Waiting for the pacer moves that clock instead of taking real time, so
 /// tests (and benchmarks) see a paced pass at full speed.
 pub async fn run_once(db: &Db, now: DateTime<Utc>, sender: &dyn ChatSender) -> Result<(Planned, Worked), StoreError> {
-    run_pass(db, &Clock::frozen(now), sender, &mut Pacer::new(sender.pacing())).await
+    run_pass(db, &Clock::frozen(now), sender, &mut Pacer::new()).await
 }
 
 /// One pass as of `clock`: plan, then send what is due at the pacer's rates.
@@ -40,7 +40,7 @@ pub async fn run_loop(
     tokio::pin!(shutdown);
     // One pacer for the life of the loop: a burst that drains over several
     // passes keeps its pace across them.
-    let mut pacer = Pacer::new(sender.pacing());
+    let mut pacer = Pacer::new();
     loop {
         let now = clock.now();
         let Some(next) = schedule.after(&now).next() else {

@@ -14,10 +14,13 @@ use super::pass::still_relevant;
 use crate::clock::Clock;
 use crate::commands::objects::agenda_view;
 use crate::commands::{self, Actor, Ctx, Directory, DirectoryFuture};
-use crate::domain::model::{Delivery, DeliveryKind, MeetingId, Person, Platform, Profile, SeriesId, Workspace};
+use crate::domain::model::{
+    Delivery, DeliveryKind, MeetingId, Person, Platform, Profile, SeriesId, Workspace, WorkspaceId,
+};
 use crate::domain::reply::{Button, Reply, Text};
 use crate::store::{Db, StoreError, backoff};
 use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -59,10 +62,44 @@ pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<Sent, SendError>> +
 pub trait ChatSender: Send + Sync {
     /// Posts `reply` in `to`'s direct messages with the bot.
     fn send<'a>(&'a self, workspace: &'a Workspace, to: &'a Person, reply: &'a Reply) -> SendFuture<'a>;
-    /// The platform whose workspaces this sender serves.
-    fn platform(&self) -> Platform;
-    /// The rates at which this platform accepts messages.
-    fn pacing(&self) -> Pacing;
+    /// Whether this sender can deliver into workspaces of `platform`.
+    fn serves(&self, platform: Platform) -> bool;
+    /// The rates at which `platform` accepts messages.
+    fn pacing(&self, platform: Platform) -> Pacing;
+}
+
+/// Every platform this process can send through (Slack, Teams, both): one
+/// sender for the worker, each delivery going to the one that serves its
+/// workspace's platform.
+#[derive(Default)]
+pub struct Senders(pub Vec<Box<dyn ChatSender>>);
+
+impl Senders {
+    fn get(&self, platform: Platform) -> Option<&dyn ChatSender> {
+        self.0.iter().find(|s| s.serves(platform)).map(|s| s.as_ref())
+    }
+}
+
+impl ChatSender for Senders {
+    fn send<'a>(&'a self, workspace: &'a Workspace, to: &'a Person, reply: &'a Reply) -> SendFuture<'a> {
+        match self.get(workspace.platform) {
+            Some(s) => s.send(workspace, to, reply),
+            None => Box::pin(async move {
+                Err(SendError::Permanent(format!(
+                    "no sender for {} here",
+                    workspace.platform.as_str()
+                )))
+            }),
+        }
+    }
+
+    fn serves(&self, platform: Platform) -> bool {
+        self.get(platform).is_some()
+    }
+
+    fn pacing(&self, platform: Platform) -> Pacing {
+        self.get(platform).map_or(Pacing::SLACK, |s| s.pacing(platform))
+    }
 }
 
 /// What one round of work did.
@@ -74,6 +111,29 @@ pub struct Worked {
     pub dropped: u32,
     /// Put back untried: outside working hours, or the workspace is rate limited.
     pub postponed: u32,
+}
+
+/// The workspaces a pass has looked up (each once), with their pacing.
+#[derive(Default)]
+struct Workspaces(HashMap<WorkspaceId, Option<(Workspace, Pacing)>>);
+
+impl Workspaces {
+    async fn get(
+        &mut self,
+        db: &Db,
+        sender: &dyn ChatSender,
+        id: WorkspaceId,
+    ) -> Result<Option<(Workspace, Pacing)>, StoreError> {
+        if let Some(w) = self.0.get(&id) {
+            return Ok(w.clone());
+        }
+        let w = db.workspace(id).await?.map(|w| {
+            let pacing = sender.pacing(w.platform);
+            (w, pacing)
+        });
+        self.0.insert(id, w.clone());
+        Ok(w)
+    }
 }
 
 /// The worker needs no directory lookups; every person it renders for is known.
@@ -94,6 +154,7 @@ impl Directory for NoDirectory {
 /// another 429, while other workspaces carry on.
 pub async fn work(db: &Db, clock: &Clock, sender: &dyn ChatSender, pacer: &mut Pacer) -> Result<Worked, StoreError> {
     let mut worked = Worked::default();
+    let mut workspaces = Workspaces::default();
     let started = clock.now();
     // Bounded: a pass never spins forever, the next one continues.
     for _ in 0..200 {
@@ -114,10 +175,14 @@ pub async fn work(db: &Db, clock: &Clock, sender: &dyn ChatSender, pacer: &mut P
                 }
                 break;
             }
-            let turns: Vec<DateTime<Utc>> = queue
-                .iter()
-                .map(|d| pacer.earliest(d.workspace_id, d.recipient_id, now))
-                .collect();
+            let mut turns: Vec<DateTime<Utc>> = Vec::with_capacity(queue.len());
+            for d in &queue {
+                let turn = match workspaces.get(db, sender, d.workspace_id).await? {
+                    Some((_, pacing)) => pacer.earliest(&pacing, d.workspace_id, d.recipient_id, now),
+                    None => now,
+                };
+                turns.push(turn);
+            }
             let Some((next, at)) = turns.iter().copied().enumerate().min_by_key(|(_, at)| *at) else {
                 break;
             };
@@ -131,7 +196,8 @@ pub async fn work(db: &Db, clock: &Clock, sender: &dyn ChatSender, pacer: &mut P
             }
             let d = queue.swap_remove(next);
             clock.sleep_until(at).await;
-            deliver(db, clock.now(), sender, pacer, d, &mut worked).await?;
+            let workspace = workspaces.get(db, sender, d.workspace_id).await?;
+            deliver(db, clock.now(), sender, pacer, workspace, d, &mut worked).await?;
         }
     }
     Ok(worked)
@@ -143,10 +209,11 @@ async fn deliver(
     now: DateTime<Utc>,
     sender: &dyn ChatSender,
     pacer: &mut Pacer,
+    workspace: Option<(Workspace, Pacing)>,
     d: Delivery,
     worked: &mut Worked,
 ) -> Result<(), StoreError> {
-    let Some(workspace) = db.workspace(d.workspace_id).await? else {
+    let Some((workspace, pacing)) = workspace else {
         db.drop_delivery(&d, "workspace gone", now).await?;
         worked.dropped += 1;
         return Ok(());
@@ -158,7 +225,7 @@ async fn deliver(
         worked.dropped += 1;
         return Ok(());
     }
-    if workspace.platform != sender.platform() {
+    if !sender.serves(workspace.platform) {
         // Another platform's notification: leave it for a worker that can send it.
         db.postpone_delivery(&d, now + LEASE, "no sender for this platform here", now)
             .await?;
@@ -197,7 +264,7 @@ async fn deliver(
             return Ok(());
         }
     };
-    pacer.take(d.workspace_id, d.recipient_id, now);
+    pacer.take(&pacing, d.workspace_id, d.recipient_id, now);
     match sender.send(&workspace, &to, &reply).await {
         Ok(sent) => {
             if d.kind == DeliveryKind::Agenda
@@ -213,7 +280,7 @@ async fn deliver(
             let next = now + backoff(d.attempts, after);
             // A rate limit pauses the whole workspace until Retry-After.
             if after.is_some() {
-                pacer.pause(d.workspace_id, next);
+                pacer.pause(&pacing, d.workspace_id, next);
             }
             match db.retry_delivery(&d, next, &reason, now).await? {
                 crate::store::RetryOutcome::Rescheduled => worked.retried += 1,

@@ -69,11 +69,11 @@ impl ChatSender for SlackSender {
         })
     }
 
-    fn platform(&self) -> Platform {
-        Platform::Slack
+    fn serves(&self, platform: Platform) -> bool {
+        platform == Platform::Slack
     }
 
-    fn pacing(&self) -> Pacing {
+    fn pacing(&self, _: Platform) -> Pacing {
         Pacing::SLACK
     }
 }

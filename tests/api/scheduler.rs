@@ -490,8 +490,8 @@ async fn two_replicas_on_postgresql_deliver_a_thousand_notifications_exactly_onc
         oneonone::clock::Clock::frozen(at(2026, 11, 30, 9, 0)),
         oneonone::clock::Clock::frozen(at(2026, 11, 30, 9, 0)),
     );
-    let mut pacer_a = oneonone::scheduler::pace::Pacer::new(oneonone::scheduler::pace::Pacing::SLACK);
-    let mut pacer_b = oneonone::scheduler::pace::Pacer::new(oneonone::scheduler::pace::Pacing::SLACK);
+    let mut pacer_a = oneonone::scheduler::pace::Pacer::new();
+    let mut pacer_b = oneonone::scheduler::pace::Pacer::new();
     let (mut sent_a, mut sent_b) = (0, 0);
     for minute in 0..30 {
         let tick = at(2026, 11, 30, 9, 0) + chrono::Duration::minutes(minute);
@@ -602,7 +602,7 @@ both_engines!(
 #[tokio::test]
 async fn a_burst_of_5000_agendas_drains_at_slacks_pace_without_a_429_or_starving_another_workspace() {
     use oneonone::domain::model::Platform;
-    use oneonone::scheduler::pace::{Pacer, Pacing};
+    use oneonone::scheduler::pace::Pacer;
     let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
     let db = &app.db;
     let t0 = at(2026, 11, 30, 8, 0);
@@ -623,7 +623,7 @@ async fn a_burst_of_5000_agendas_drains_at_slacks_pace_without_a_429_or_starving
     // per-workspace rates, on the app's clock.
     app.slack.enforce_rate_limits(app.clock.clone());
     let sender = app.sender();
-    let mut pacer = Pacer::new(Pacing::SLACK);
+    let mut pacer = Pacer::new();
     let start = at(2026, 11, 30, 9, 0);
     app.clock.set(start);
     let mut passes = 0;
