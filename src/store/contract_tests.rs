@@ -478,47 +478,69 @@ contract!(names_match_ignoring_case_beyond_ascii, |db| {
     assert_eq!(db.people_by_name(ws.id, "u1").await.unwrap().len(), 1);
 });
 
-contract!(a_teams_conversation_reference_is_kept_current_and_marked_when_uninstalled, |db| {
-    let ws = db.ensure_workspace(Platform::Teams, "tenant-1", "Contoso").await.unwrap();
-    let dana = db.upsert_profile(ws.id, &profile("29:dana", "dana"), t0()).await.unwrap();
-    assert_eq!(db.teams_conversation(dana.id).await.unwrap(), None);
-    let seen = SeenConversation {
-        person_id: dana.id,
-        service_url: "https://smba.trafficmanager.net/emea/",
-        conversation_id: Some("a:1p0ii"),
-        tenant_id: "tenant-1",
-        aad_object_id: Some("0f1e"),
-    };
-    db.saw_teams_conversation(&seen, t0()).await.unwrap();
-    // A later activity without a conversation id (an installation update
-    // from a team) keeps the known one and moves the service URL.
-    db.saw_teams_conversation(
-        &SeenConversation {
-            service_url: "https://smba.trafficmanager.net/amer/",
-            conversation_id: None,
-            aad_object_id: None,
-            ..seen.clone()
-        },
-        t0(),
-    )
-    .await
-    .unwrap();
-    let c = db.teams_conversation(dana.id).await.unwrap().unwrap();
-    assert_eq!(c.service_url, "https://smba.trafficmanager.net/amer/");
-    assert_eq!(c.conversation_id.as_deref(), Some("a:1p0ii"));
-    assert_eq!(c.aad_object_id.as_deref(), Some("0f1e"));
-    assert!(c.installed);
-    // Uninstalled: told once, then installed again by the next activity.
-    assert!(db.teams_not_installed(dana.id, "ForbiddenOperationException", t0()).await.unwrap());
-    assert!(!db.teams_not_installed(dana.id, "ForbiddenOperationException", t0()).await.unwrap());
-    let c = db.teams_conversation(dana.id).await.unwrap().unwrap();
-    assert!(!c.installed);
-    assert_eq!(c.problem.as_deref(), Some("ForbiddenOperationException"));
-    db.saw_teams_conversation(&seen, t0()).await.unwrap();
-    assert!(db.teams_conversation(dana.id).await.unwrap().unwrap().installed);
-    db.set_teams_conversation_id(dana.id, "a:other", t0()).await.unwrap();
-    assert_eq!(
-        db.teams_conversation(dana.id).await.unwrap().unwrap().conversation_id.as_deref(),
-        Some("a:other")
-    );
-});
+contract!(
+    a_teams_conversation_reference_is_kept_current_and_marked_when_uninstalled,
+    |db| {
+        let ws = db
+            .ensure_workspace(Platform::Teams, "tenant-1", "Contoso")
+            .await
+            .unwrap();
+        let dana = db
+            .upsert_profile(ws.id, &profile("29:dana", "dana"), t0())
+            .await
+            .unwrap();
+        assert_eq!(db.teams_conversation(dana.id).await.unwrap(), None);
+        let seen = SeenConversation {
+            person_id: dana.id,
+            service_url: "https://smba.trafficmanager.net/emea/",
+            conversation_id: Some("a:1p0ii"),
+            tenant_id: "tenant-1",
+            aad_object_id: Some("0f1e"),
+        };
+        db.saw_teams_conversation(&seen, t0()).await.unwrap();
+        // A later activity without a conversation id (an installation update
+        // from a team) keeps the known one and moves the service URL.
+        db.saw_teams_conversation(
+            &SeenConversation {
+                service_url: "https://smba.trafficmanager.net/amer/",
+                conversation_id: None,
+                aad_object_id: None,
+                ..seen.clone()
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+        let c = db.teams_conversation(dana.id).await.unwrap().unwrap();
+        assert_eq!(c.service_url, "https://smba.trafficmanager.net/amer/");
+        assert_eq!(c.conversation_id.as_deref(), Some("a:1p0ii"));
+        assert_eq!(c.aad_object_id.as_deref(), Some("0f1e"));
+        assert!(c.installed);
+        // Uninstalled: told once, then installed again by the next activity.
+        assert!(
+            db.teams_not_installed(dana.id, "ForbiddenOperationException", t0())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !db.teams_not_installed(dana.id, "ForbiddenOperationException", t0())
+                .await
+                .unwrap()
+        );
+        let c = db.teams_conversation(dana.id).await.unwrap().unwrap();
+        assert!(!c.installed);
+        assert_eq!(c.problem.as_deref(), Some("ForbiddenOperationException"));
+        db.saw_teams_conversation(&seen, t0()).await.unwrap();
+        assert!(db.teams_conversation(dana.id).await.unwrap().unwrap().installed);
+        db.set_teams_conversation_id(dana.id, "a:other", t0()).await.unwrap();
+        assert_eq!(
+            db.teams_conversation(dana.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .conversation_id
+                .as_deref(),
+            Some("a:other")
+        );
+    }
+);

@@ -93,7 +93,12 @@ impl Db {
     }
 
     /// Remembers the personal conversation created for proactive messages.
-    pub async fn set_teams_conversation_id(&self, person: PersonId, conversation_id: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_teams_conversation_id(
+        &self,
+        person: PersonId,
+        conversation_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         const Q: &str = "update teams_conversations set conversation_id = $2, updated_at = $3 where person_id = $1";
         on_db!(self, p => sqlx::query(Q)
             .bind(person.0).bind(conversation_id.to_string()).bind(ts_of(now))

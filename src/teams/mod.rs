@@ -1,0 +1,7 @@
+//! Microsoft Teams: a second thin adapter over the same commands, store and
+//! scheduler, speaking the Bot Framework protocol directly (SPEC §7).
+//!
+//! - [`activity`]: the activity fields the bot reads, and a message as a
+//!   line of the command grammar (mentions rewritten).
+
+pub mod activity;
