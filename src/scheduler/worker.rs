@@ -148,7 +148,7 @@ impl Directory for NoDirectory {
 /// Sends what is due, batch by batch, until nothing due is left or the
 /// pass has used its [`WORK_BUDGET`]. Within a batch the row whose turn comes
 /// first (by the pacer: the workspace's and the recipient's rates) goes
-/// first; a row whose turn is further off than [`INLINE_WAIT`] goes back to
+/// first; a row whose turn is further off than `INLINE_WAIT` (1.5 s) goes back to
 /// the queue until then, without using a retry. A 429 pauses its workspace
 /// in the pacer until Retry-After, so its other rows wait instead of meeting
 /// another 429, while other workspaces carry on.
