@@ -50,9 +50,13 @@ pub enum SendError {
         after: Option<std::time::Duration>,
         reason: String,
     },
-    /// It will never work (user gone, app not installed): keep as failed.
+    /// It will never work (user gone, bot token revoked): keep as failed.
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// It cannot work until a person acts (a Teams user who has not installed
+    /// the app): wait `after` without using an attempt; nothing is lost.
+    #[error("waiting: {reason}")]
+    Waiting { after: std::time::Duration, reason: String },
 }
 
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<Sent, SendError>> + Send + 'a>>;
@@ -290,6 +294,12 @@ async fn deliver(
             }
             tracing::warn!(delivery.id = %d.id, delivery.kind = d.kind.as_str(), error = %reason, "delivery will be retried");
         }
+        Err(SendError::Waiting { after, reason }) => {
+            let until = now + Duration::from_std(after).unwrap_or(Duration::hours(1));
+            db.postpone_delivery(&d, until, &reason, now).await?;
+            worked.postponed += 1;
+            tracing::info!(delivery.id = %d.id, delivery.kind = d.kind.as_str(), reason = %reason, "delivery waits");
+        }
         Err(SendError::Permanent(reason)) => {
             db.fail_delivery(&d, &reason, now).await?;
             worked.failed += 1;
@@ -313,7 +323,7 @@ async fn render(
         DeliveryKind::Overdue => return render_overdue(db, now, workspace, to, d).await,
         DeliveryKind::ActionDigest => return render_digest(db, now, to).await,
         DeliveryKind::StuckTopic => return render_stuck(db, workspace, to, d).await,
-        DeliveryKind::Notice => return render_away_notice(db, workspace, to, d, meeting).await,
+        DeliveryKind::Notice => return render_notice(db, workspace, to, d, meeting).await,
         _ => {}
     }
     let Some(m) = meeting else { return Ok(None) };
@@ -488,15 +498,20 @@ async fn render_stuck(db: &Db, workspace: &Workspace, to: &Person, d: &Delivery)
     ))
 }
 
-/// "Maria is away until …, so your 1:1 on … is skipped." for a meeting the
-/// pass skipped because it fell into someone's time away.
-async fn render_away_notice(
+/// A durable one-off message: "Maria is away until …, so your 1:1 on … is
+/// skipped." for a meeting the pass skipped because it fell into someone's
+/// time away, or "Rahul hasn't installed the app" from a platform sender.
+async fn render_notice(
     db: &Db,
     workspace: &Workspace,
     to: &Person,
     d: &Delivery,
     meeting: Option<MeetingId>,
 ) -> Result<Option<Reply>, StoreError> {
+    if let Some(who) = d.payload.get("not_installed").and_then(|v| v.as_i64()) {
+        let who = db.person(workspace.id, crate::domain::model::PersonId(who)).await?;
+        return Ok(who.map(|who| not_installed_notice(&who)));
+    }
     let away = d
         .payload
         .get("away")
@@ -510,6 +525,17 @@ async fn render_away_notice(
     };
     let Some(until) = away.away_until else { return Ok(None) };
     Ok(Some(commands::away_notice(&away, to, until, &[m.scheduled_at])))
+}
+
+/// What a partner is told when someone cannot be messaged because they have
+/// not installed the app (Teams).
+pub fn not_installed_notice(who: &Person) -> Reply {
+    Reply::text(Text::new().bold_user(who.display_name.clone()).plain(
+        " hasn't installed the 1:1s app in Teams yet, so I can't send them agendas or reminders. \
+         Ask them to add it (in Teams: Apps, search for the app, Add), or ask your Teams admin to \
+         pre-install it for everyone with an app setup policy. Nothing is lost: what is waiting for \
+         them goes out as soon as they install it.",
+    ))
 }
 
 pub(crate) fn command_error(e: commands::CommandError) -> StoreError {
