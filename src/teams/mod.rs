@@ -3,5 +3,8 @@
 //!
 //! - [`activity`]: the activity fields the bot reads, and a message as a
 //!   line of the command grammar (mentions rewritten).
+//! - [`cards`]: `Reply` → Adaptive Card 1.5 (Universal Actions), and card
+//!   actions read back.
 
 pub mod activity;
+pub mod cards;
