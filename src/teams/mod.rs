@@ -7,4 +7,5 @@
 //!   actions read back.
 
 pub mod activity;
+pub mod actions;
 pub mod cards;
