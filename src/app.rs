@@ -29,6 +29,10 @@ impl App {
 
     /// Builds the app on an already opened database (tests hand in a fresh one).
     pub async fn with_db(config: Config, db: Db, clock: Clock) -> anyhow::Result<App> {
+        // reqwest is built without a rustls crypto provider (to keep aws-lc-rs
+        // out); every `reqwest::Client` in the process, the tests' included,
+        // needs this one installed before it is built.
+        crate::teams::connector::install_crypto_provider();
         db.migrate().await.context("cannot apply the database migrations")?;
 
         let slack = match &config.slack {
@@ -38,11 +42,18 @@ impl App {
                 None
             }
         };
+        let teams = match &config.teams {
+            Some(tc) => Some(crate::teams::TeamsState::new(tc, db.clone(), clock.clone())?),
+            None => {
+                tracing::info!("Teams is off: MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD are not set");
+                None
+            }
+        };
         // The in-process scheduler: a pass on every ONEONONE_TICK, stopped with the server.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        match (&config.tick, &slack) {
-            (Some(schedule), Some(slack)) => {
-                let sender = Box::new(crate::slack::sender::SlackSender { slack: slack.clone() });
+        let senders = senders(slack.as_ref(), teams.as_ref());
+        match (&config.tick, senders.0.is_empty()) {
+            (Some(schedule), false) => {
                 let mut stop = stop_rx.clone();
                 let stopped = async move {
                     let _ = stop.wait_for(|s| *s).await;
@@ -51,11 +62,11 @@ impl App {
                     db.clone(),
                     clock.clone(),
                     schedule.clone(),
-                    sender,
+                    Box::new(senders),
                     stopped,
                 ));
             }
-            (Some(_), None) => tracing::warn!("scheduler idle: no chat platform is configured to send through"),
+            (Some(_), true) => tracing::warn!("scheduler idle: no chat platform is configured to send through"),
             (None, _) => tracing::info!("scheduler off (--no-scheduler): run `oneonone tick` from cron"),
         }
         let router = http::router(
@@ -64,6 +75,7 @@ impl App {
                 clock: clock.clone(),
             },
             slack,
+            teams,
         );
         let listener = TcpListener::bind(config.listen)
             .await
@@ -139,7 +151,19 @@ pub async fn tick(config: Config, now: chrono::DateTime<chrono::Utc>) -> anyhow:
         .await
         .with_context(|| format!("cannot open the database ({})", redact_url(&config.database_url)))?;
     db.migrate().await.context("cannot apply the database migrations")?;
-    let Some(slack) = &config.slack else {
+    crate::teams::connector::install_crypto_provider();
+    // Time runs from `now` at real speed, so pacing waits really wait.
+    let clock = Clock::starting_at(now);
+    let slack = match &config.slack {
+        Some(sc) => Some(slack::SlackState::new(sc, clock.clone())?),
+        None => None,
+    };
+    let teams = match &config.teams {
+        Some(tc) => Some(crate::teams::TeamsState::new(tc, db.clone(), clock.clone())?),
+        None => None,
+    };
+    let senders = senders(slack.as_ref(), teams.as_ref());
+    if senders.0.is_empty() {
         let planned = crate::scheduler::pass::plan(&db, now).await?;
         tracing::warn!(
             planned.agendas = planned.agendas,
@@ -147,14 +171,9 @@ pub async fn tick(config: Config, now: chrono::DateTime<chrono::Utc>) -> anyhow:
         );
         db.close().await;
         return Ok(());
-    };
-    let sender = crate::slack::sender::SlackSender {
-        slack: slack::SlackState::new(slack, Clock::starting_at(now))?,
-    };
-    // Time runs from `now` at real speed, so pacing waits really wait.
-    let clock = Clock::starting_at(now);
+    }
     let mut pacer = crate::scheduler::pace::Pacer::new();
-    let (planned, worked) = crate::scheduler::runner::run_pass(&db, &clock, &sender, &mut pacer).await?;
+    let (planned, worked) = crate::scheduler::runner::run_pass(&db, &clock, &senders, &mut pacer).await?;
     tracing::info!(
         planned.agendas = planned.agendas,
         planned.follow_ups = planned.follow_ups,
@@ -166,6 +185,23 @@ pub async fn tick(config: Config, now: chrono::DateTime<chrono::Utc>) -> anyhow:
     );
     db.close().await;
     Ok(())
+}
+
+/// The senders of every configured platform, for the scheduler.
+fn senders(
+    slack: Option<&slack::SlackState>,
+    teams: Option<&crate::teams::TeamsState>,
+) -> crate::scheduler::worker::Senders {
+    let mut senders = crate::scheduler::worker::Senders::default();
+    if let Some(slack) = slack {
+        senders
+            .0
+            .push(Box::new(crate::slack::sender::SlackSender { slack: slack.clone() }));
+    }
+    if let Some(teams) = teams {
+        senders.0.push(Box::new(teams.sender.clone()));
+    }
+    senders
 }
 
 #[cfg(test)]

@@ -24,13 +24,16 @@ pub struct AppState {
     pub clock: Clock,
 }
 
-pub fn router(state: AppState, slack: Option<SlackState>) -> Router {
+pub fn router(state: AppState, slack: Option<SlackState>, teams: Option<crate::teams::TeamsState>) -> Router {
     let mut router = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz))
         .with_state(state.clone());
     if let Some(slack) = slack {
-        router = router.merge(crate::slack::routes(state, slack));
+        router = router.merge(crate::slack::routes(state.clone(), slack));
+    }
+    if let Some(teams) = teams {
+        router = router.merge(crate::teams::routes(state, teams));
     }
     router
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

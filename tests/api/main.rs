@@ -7,6 +7,7 @@ mod manifest;
 mod scheduler;
 mod slack_client;
 mod support;
+mod teams;
 
 use oneonone::domain::model::Platform;
 use support::*;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_slack;
+pub mod fake_teams;
 pub mod slack_signing;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -36,6 +37,8 @@ pub fn monday_morning() -> DateTime<Utc> {
 pub struct TestApp {
     pub base: String,
     pub slack: FakeSlack,
+    pub teams: fake_teams::FakeTeams,
+    pub teams_config: oneonone::config::TeamsConfig,
     pub clock: Clock,
     pub db: Db,
     pub http: reqwest::Client,
@@ -65,6 +68,7 @@ impl TestApp {
             Engine::Postgres => testing::fresh_postgres().await?,
         };
         let slack = FakeSlack::start().await;
+        let teams = fake_teams::FakeTeams::start().await;
         slack.add_user(MANAGER, "maria", "Europe/Berlin", "maria@example.com");
         slack.add_user(REPORT, "rahul", "Asia/Kolkata", "rahul@example.com");
         slack.add_user(REPORT2, "sam", "America/New_York", "sam@example.com");
@@ -78,10 +82,21 @@ impl TestApp {
                 bot_token: Some(SecretString::from("xoxb-test-token".to_string())),
                 api_url: slack.base_url.clone(),
             }),
+            teams: Some(oneonone::config::TeamsConfig {
+                app_id: fake_teams::APP_ID.into(),
+                app_password: SecretString::from(fake_teams::APP_PASSWORD.to_string()),
+                app_type: oneonone::config::AppType::SingleTenant,
+                tenant_id: Some(fake_teams::TENANT.into()),
+                openid_metadata_url: teams.metadata_url(),
+                token_url: teams.token_url(),
+                trusted_service_urls: oneonone::teams::connector::TrustedUrls::parse(&teams.service_url())
+                    .expect("the fake's service URL is a valid trusted URL"),
+            }),
             log_format: LogFormat::Text,
             // Most tests drive passes themselves (`scheduler::runner::run_once`).
             tick: tick.map(|t| t.parse().unwrap()),
         };
+        let teams_config = config.teams.clone().expect("Teams is configured");
         let app = App::with_db(config, db.clone(), clock.clone())
             .await
             .expect("app builds");
@@ -90,6 +105,8 @@ impl TestApp {
         Some(TestApp {
             base: format!("http://127.0.0.1:{port}"),
             slack,
+            teams,
+            teams_config,
             clock,
             db,
             http: reqwest::Client::new(),
@@ -176,13 +193,20 @@ impl TestApp {
         }
     }
 
+    /// The scheduler's senders for both platforms, pointed at the fakes.
+    pub fn senders(&self) -> oneonone::scheduler::worker::Senders {
+        let teams = oneonone::teams::TeamsState::new(&self.teams_config, self.db.clone(), self.clock.clone())
+            .expect("the Teams state builds");
+        oneonone::scheduler::worker::Senders(vec![Box::new(self.sender()), Box::new(teams.sender)])
+    }
+
     /// One scheduler pass as of `now` (what `oneonone tick --now` does).
     pub async fn tick(
         &self,
         now: DateTime<Utc>,
     ) -> (oneonone::scheduler::pass::Planned, oneonone::scheduler::worker::Worked) {
         self.clock.set(now);
-        oneonone::scheduler::runner::run_once(&self.db, now, &self.sender())
+        oneonone::scheduler::runner::run_once(&self.db, now, &self.senders())
             .await
             .unwrap()
     }
