@@ -29,6 +29,10 @@ impl App {
 
     /// Builds the app on an already opened database (tests hand in a fresh one).
     pub async fn with_db(config: Config, db: Db, clock: Clock) -> anyhow::Result<App> {
+        // reqwest is built without a rustls crypto provider (to keep aws-lc-rs
+        // out); every `reqwest::Client` in the process, the tests' included,
+        // needs this one installed before it is built.
+        crate::teams::connector::install_crypto_provider();
         db.migrate().await.context("cannot apply the database migrations")?;
 
         let slack = match &config.slack {

@@ -6,6 +6,8 @@
 use secrecy::SecretString;
 use std::net::SocketAddr;
 
+use crate::teams::connector::{TrustedUrls, secure_or_loopback};
+
 /// A setting that is missing or malformed: one line, naming the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {reason}")]
@@ -37,11 +39,45 @@ pub struct SlackConfig {
     pub api_url: String,
 }
 
+/// How the Azure Bot registration was created (`MICROSOFT_APP_TYPE`). It only
+/// changes where outbound tokens come from; inbound tokens are checked the same
+/// way for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppType {
+    /// The default for new registrations (since 2025-07-31): tokens come from
+    /// the bot's home tenant, so `MICROSOFT_APP_TENANT_ID` is required.
+    SingleTenant,
+    /// Older registrations: tokens come from the `botframework.com` tenant.
+    MultiTenant,
+}
+
+/// The Microsoft Teams side of the configuration; absent when
+/// `MICROSOFT_APP_ID` and `MICROSOFT_APP_PASSWORD` are not set.
+#[derive(Debug, Clone)]
+pub struct TeamsConfig {
+    /// The Azure Bot's Microsoft App ID (a GUID): the audience of inbound tokens.
+    pub app_id: String,
+    /// The client secret of the app registration; sent only to `token_url`.
+    pub app_password: SecretString,
+    /// Single- or multi-tenant registration.
+    pub app_type: AppType,
+    /// The bot's home tenant; required for [`AppType::SingleTenant`].
+    pub tenant_id: Option<String>,
+    /// Where the inbound-token signing keys are found (OpenID metadata).
+    pub openid_metadata_url: String,
+    /// The OAuth 2.0 token endpoint for outbound (client-credentials) tokens.
+    pub token_url: String,
+    /// The service URLs that may receive the bot's token.
+    pub trusted_service_urls: TrustedUrls,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
     pub listen: SocketAddr,
     pub slack: Option<SlackConfig>,
+    /// Microsoft Teams; `None` turns Teams off.
+    pub teams: Option<TeamsConfig>,
     pub log_format: LogFormat,
     /// When the scheduler runs a pass; `None` with `--no-scheduler`.
     pub tick: Option<cron::Schedule>,
@@ -51,6 +87,20 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://oneonone.db";
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:3000";
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api/";
 pub const DEFAULT_TICK: &str = "0 * * * * *";
+/// The Bot Framework's OpenID metadata (public cloud), a static URL per the
+/// Bot Connector authentication docs.
+pub const DEFAULT_OPENID_METADATA_URL: &str = "https://login.botframework.com/v1/.well-known/openidconfiguration";
+/// The Teams Connector hosts: public cloud, GCC, GCC High and DoD.
+pub const DEFAULT_TRUSTED_SERVICE_URLS: &str = "https://smba.trafficmanager.net/,\
+https://smba.infra.gcc.teams.microsoft.com/,\
+https://smba.infra.gov.teams.microsoft.us/,\
+https://smba.infra.dod.teams.microsoft.us/";
+
+/// The Microsoft identity platform's token endpoint for `tenant`
+/// (`botframework.com` for multi-tenant bots).
+pub fn default_token_url(tenant: &str) -> String {
+    format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
+}
 
 /// Raw values as they arrive from flags or the environment (clap fills them).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -76,6 +126,27 @@ pub struct RawConfig {
     /// Cron expression (with seconds) of the scheduler loop
     #[arg(long, env = "ONEONONE_TICK")]
     pub tick: Option<String>,
+    /// Microsoft App ID of the Azure Bot (Teams is off without it)
+    #[arg(long, env = "MICROSOFT_APP_ID")]
+    pub microsoft_app_id: Option<String>,
+    /// Client secret of the Azure Bot's app registration
+    #[arg(long, env = "MICROSOFT_APP_PASSWORD", hide_env_values = true)]
+    pub microsoft_app_password: Option<String>,
+    /// Home tenant of the bot (required for SingleTenant)
+    #[arg(long, env = "MICROSOFT_APP_TENANT_ID")]
+    pub microsoft_app_tenant_id: Option<String>,
+    /// `SingleTenant` (default) or `MultiTenant`
+    #[arg(long, env = "MICROSOFT_APP_TYPE")]
+    pub microsoft_app_type: Option<String>,
+    /// OpenID metadata URL of the inbound-token signing keys
+    #[arg(long, env = "MICROSOFT_OPENID_METADATA_URL")]
+    pub microsoft_openid_metadata_url: Option<String>,
+    /// OAuth 2.0 token endpoint for outbound tokens
+    #[arg(long, env = "MICROSOFT_TOKEN_URL")]
+    pub microsoft_token_url: Option<String>,
+    /// Comma-separated service URLs that may receive the bot's token
+    #[arg(long, env = "TEAMS_TRUSTED_SERVICE_URLS")]
+    pub teams_trusted_service_urls: Option<String>,
     /// Serve without the in-process scheduler (run `oneonone tick` from cron instead)
     #[arg(long)]
     pub no_scheduler: bool,
@@ -104,6 +175,94 @@ impl RawConfig {
                 format!("expected text or json, got {other:?}"),
             )),
         }
+    }
+
+    /// The Teams settings: `None` when neither `MICROSOFT_APP_ID` nor
+    /// `MICROSOFT_APP_PASSWORD` is set; an error when only one is, or when
+    /// any other Teams setting is malformed.
+    pub fn teams(&self) -> Result<Option<TeamsConfig>, ConfigError> {
+        let (app_id, password) = match (
+            non_empty(&self.microsoft_app_id),
+            non_empty(&self.microsoft_app_password),
+        ) {
+            (None, None) => return Ok(None),
+            (Some(id), Some(password)) => (id, password),
+            (Some(_), None) => {
+                return Err(invalid(
+                    "MICROSOFT_APP_PASSWORD",
+                    "required when MICROSOFT_APP_ID is set (the bot needs its client secret to send messages)",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "MICROSOFT_APP_ID",
+                    "required when MICROSOFT_APP_PASSWORD is set",
+                ));
+            }
+        };
+        if !is_guid(app_id) {
+            return Err(invalid(
+                "MICROSOFT_APP_ID",
+                "expected the Azure Bot's Microsoft App ID, a GUID like 00000000-0000-0000-0000-000000000000",
+            ));
+        }
+        let app_type = match non_empty(&self.microsoft_app_type)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("singletenant") => AppType::SingleTenant,
+            Some("multitenant") => AppType::MultiTenant,
+            Some(other) => {
+                return Err(invalid(
+                    "MICROSOFT_APP_TYPE",
+                    format!(
+                        "expected SingleTenant or MultiTenant, got {other:?} (managed identities are not supported)"
+                    ),
+                ));
+            }
+        };
+        let tenant_id = non_empty(&self.microsoft_app_tenant_id);
+        if let Some(t) = tenant_id
+            && !t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
+        {
+            return Err(invalid(
+                "MICROSOFT_APP_TENANT_ID",
+                "expected a tenant id (a GUID) or a tenant domain name",
+            ));
+        }
+        let token_tenant = match (app_type, tenant_id) {
+            (AppType::SingleTenant, Some(t)) => t,
+            (AppType::SingleTenant, None) => {
+                return Err(invalid(
+                    "MICROSOFT_APP_TENANT_ID",
+                    "required for a SingleTenant bot (the default MICROSOFT_APP_TYPE); \
+                     set MICROSOFT_APP_TYPE=MultiTenant for an older multi-tenant registration",
+                ));
+            }
+            // Multi-tenant bots get their tokens from the Bot Framework's own
+            // tenant, whatever their home tenant is.
+            (AppType::MultiTenant, _) => "botframework.com",
+        };
+        let openid_metadata_url = endpoint_url(
+            "MICROSOFT_OPENID_METADATA_URL",
+            non_empty(&self.microsoft_openid_metadata_url).unwrap_or(DEFAULT_OPENID_METADATA_URL),
+        )?;
+        let token_url = match non_empty(&self.microsoft_token_url) {
+            Some(url) => endpoint_url("MICROSOFT_TOKEN_URL", url)?,
+            None => default_token_url(token_tenant),
+        };
+        let trusted_raw = non_empty(&self.teams_trusted_service_urls).unwrap_or(DEFAULT_TRUSTED_SERVICE_URLS);
+        let trusted_service_urls =
+            TrustedUrls::parse(trusted_raw).map_err(|e| invalid("TEAMS_TRUSTED_SERVICE_URLS", e.to_string()))?;
+        Ok(Some(TeamsConfig {
+            app_id: app_id.to_ascii_lowercase(),
+            app_password: SecretString::from(password.to_string()),
+            app_type,
+            tenant_id: tenant_id.map(str::to_string),
+            openid_metadata_url,
+            token_url,
+            trusted_service_urls,
+        }))
     }
 
     pub fn into_config(self) -> Result<Config, ConfigError> {
@@ -149,6 +308,7 @@ impl RawConfig {
             }
             None => None,
         };
+        let teams = self.teams()?;
         let tick_raw = non_empty(&self.tick).unwrap_or(DEFAULT_TICK);
         let tick: cron::Schedule = tick_raw.parse().map_err(|e: cron::error::Error| {
             // The cron crate's message spans lines; a start-up error is one line.
@@ -162,10 +322,34 @@ impl RawConfig {
             database_url,
             listen,
             slack,
+            teams,
             log_format,
             tick: (!self.no_scheduler).then_some(tick),
         })
     }
+}
+
+/// `8-4-4-4-12` hex digits, the shape of every Entra application id.
+fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// An endpoint the bot trusts with its keys or its secret: `https://`, or
+/// plain `http://` on a loopback host for the local fakes in tests.
+fn endpoint_url(var: &'static str, raw: &str) -> Result<String, ConfigError> {
+    let parsed = url::Url::parse(raw).map_err(|e| invalid(var, format!("not a URL ({e})")))?;
+    if !secure_or_loopback(&parsed) {
+        return Err(invalid(
+            var,
+            "must be an https:// URL (http:// only for 127.0.0.1 or localhost)",
+        ));
+    }
+    Ok(raw.to_string())
 }
 
 #[cfg(test)]
@@ -252,5 +436,180 @@ mod tests {
         .into_config()
         .unwrap();
         assert_eq!(c.slack.unwrap().api_url, "http://127.0.0.1:9/api/");
+    }
+
+    const APP_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+    fn teams_raw() -> RawConfig {
+        RawConfig {
+            microsoft_app_id: Some(APP_ID.into()),
+            microsoft_app_password: Some("app-password-value".into()),
+            microsoft_app_tenant_id: Some(TENANT.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn teams_is_off_without_an_app_id_and_password() {
+        let c = RawConfig {
+            microsoft_app_tenant_id: Some(TENANT.into()),
+            ..Default::default()
+        }
+        .into_config()
+        .unwrap();
+        assert!(c.teams.is_none());
+    }
+
+    #[test]
+    fn a_single_tenant_bot_gets_its_tokens_from_its_own_tenant_and_trusts_the_four_connector_hosts() {
+        let t = teams_raw().into_config().unwrap().teams.unwrap();
+        assert_eq!(t.app_type, AppType::SingleTenant);
+        assert_eq!(t.app_id, APP_ID);
+        assert_eq!(t.tenant_id.as_deref(), Some(TENANT));
+        assert_eq!(
+            t.token_url,
+            format!("https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token")
+        );
+        assert_eq!(t.openid_metadata_url, DEFAULT_OPENID_METADATA_URL);
+        for url in [
+            "https://smba.trafficmanager.net/emea/",
+            "https://smba.infra.gcc.teams.microsoft.com/",
+            "https://smba.infra.gov.teams.microsoft.us/",
+            "https://smba.infra.dod.teams.microsoft.us/",
+        ] {
+            assert!(t.trusted_service_urls.is_trusted(url), "{url}");
+        }
+        assert!(!t.trusted_service_urls.is_trusted("https://webchat.botframework.com/"));
+    }
+
+    #[test]
+    fn a_multi_tenant_bot_gets_its_tokens_from_the_botframework_tenant() {
+        let t = RawConfig {
+            microsoft_app_type: Some("multitenant".into()),
+            microsoft_app_tenant_id: None,
+            ..teams_raw()
+        }
+        .into_config()
+        .unwrap()
+        .teams
+        .unwrap();
+        assert_eq!(t.app_type, AppType::MultiTenant);
+        assert_eq!(
+            t.token_url,
+            "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
+        );
+    }
+
+    #[test]
+    fn teams_urls_can_point_at_local_fakes() {
+        let t = RawConfig {
+            microsoft_openid_metadata_url: Some("http://127.0.0.1:9/v1/.well-known/openidconfiguration".into()),
+            microsoft_token_url: Some("http://localhost:9/token".into()),
+            teams_trusted_service_urls: Some("http://127.0.0.1:9/teams/, https://*.botframework.com/".into()),
+            ..teams_raw()
+        }
+        .into_config()
+        .unwrap()
+        .teams
+        .unwrap();
+        assert_eq!(t.token_url, "http://localhost:9/token");
+        assert!(t.trusted_service_urls.is_trusted("http://127.0.0.1:9/teams/"));
+        assert!(t.trusted_service_urls.is_trusted("https://webchat.botframework.com/"));
+    }
+
+    #[test]
+    fn each_malformed_teams_setting_names_its_variable() {
+        let cases = [
+            (
+                RawConfig {
+                    microsoft_app_password: None,
+                    ..teams_raw()
+                },
+                "MICROSOFT_APP_PASSWORD",
+            ),
+            (
+                RawConfig {
+                    microsoft_app_id: None,
+                    ..teams_raw()
+                },
+                "MICROSOFT_APP_ID",
+            ),
+            (
+                RawConfig {
+                    microsoft_app_id: Some("my-bot".into()),
+                    ..teams_raw()
+                },
+                "MICROSOFT_APP_ID",
+            ),
+            (
+                RawConfig {
+                    microsoft_app_tenant_id: None,
+                    ..teams_raw()
+                },
+                "MICROSOFT_APP_TENANT_ID",
+            ),
+            (
+                RawConfig {
+                    microsoft_app_tenant_id: Some("a/b".into()),
+                    ..teams_raw()
+                },
+                "MICROSOFT_APP_TENANT_ID",
+            ),
+            (
+                RawConfig {
+                    microsoft_app_type: Some("UserAssignedMSI".into()),
+                    ..teams_raw()
+                },
+                "MICROSOFT_APP_TYPE",
+            ),
+            (
+                RawConfig {
+                    microsoft_openid_metadata_url: Some("http://login.example.com/meta".into()),
+                    ..teams_raw()
+                },
+                "MICROSOFT_OPENID_METADATA_URL",
+            ),
+            (
+                RawConfig {
+                    microsoft_token_url: Some("not a url".into()),
+                    ..teams_raw()
+                },
+                "MICROSOFT_TOKEN_URL",
+            ),
+            (
+                RawConfig {
+                    teams_trusted_service_urls: Some("http://smba.trafficmanager.net/".into()),
+                    ..teams_raw()
+                },
+                "TEAMS_TRUSTED_SERVICE_URLS",
+            ),
+            (
+                RawConfig {
+                    teams_trusted_service_urls: Some(" , ".into()),
+                    ..teams_raw()
+                },
+                "TEAMS_TRUSTED_SERVICE_URLS",
+            ),
+        ];
+        for (raw, var) in cases {
+            let err = raw.into_config().unwrap_err();
+            assert_eq!(err.var, var, "{err}");
+            assert!(err.to_string().starts_with(var));
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn the_app_password_does_not_appear_in_debug_output_or_errors() {
+        let c = teams_raw().into_config().unwrap();
+        assert!(!format!("{c:?}").contains("app-password-value"));
+        let err = RawConfig {
+            microsoft_app_tenant_id: None,
+            ..teams_raw()
+        }
+        .into_config()
+        .unwrap_err();
+        assert!(!err.to_string().contains("app-password-value"));
     }
 }

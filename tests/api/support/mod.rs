@@ -78,6 +78,7 @@ impl TestApp {
                 bot_token: Some(SecretString::from("xoxb-test-token".to_string())),
                 api_url: slack.base_url.clone(),
             }),
+            teams: None,
             log_format: LogFormat::Text,
             // Most tests drive passes themselves (`scheduler::runner::run_once`).
             tick: tick.map(|t| t.parse().unwrap()),
