@@ -206,13 +206,18 @@ impl RawConfig {
                 "expected the Azure Bot's Microsoft App ID, a GUID like 00000000-0000-0000-0000-000000000000",
             ));
         }
-        let app_type = match non_empty(&self.microsoft_app_type).map(str::to_ascii_lowercase).as_deref() {
+        let app_type = match non_empty(&self.microsoft_app_type)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("singletenant") => AppType::SingleTenant,
             Some("multitenant") => AppType::MultiTenant,
             Some(other) => {
                 return Err(invalid(
                     "MICROSOFT_APP_TYPE",
-                    format!("expected SingleTenant or MultiTenant, got {other:?} (managed identities are not supported)"),
+                    format!(
+                        "expected SingleTenant or MultiTenant, got {other:?} (managed identities are not supported)"
+                    ),
                 ));
             }
         };

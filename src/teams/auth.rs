@@ -307,7 +307,10 @@ impl BotAuth {
             .map_err(|e| map_jwt_error(e, token))?;
         let claims = data.claims;
         let missing = |claim: &str| AuthError::MissingClaim(claim.to_string());
-        let (exp, nbf) = (claims.exp.ok_or_else(|| missing("exp"))?, claims.nbf.ok_or_else(|| missing("nbf"))?);
+        let (exp, nbf) = (
+            claims.exp.ok_or_else(|| missing("exp"))?,
+            claims.nbf.ok_or_else(|| missing("nbf"))?,
+        );
         let issuer = claims.iss.ok_or_else(|| missing("iss"))?;
         let now = self.inner.clock.now().timestamp();
         let skew = i64::try_from(CLOCK_SKEW.as_secs()).unwrap_or(i64::MAX);
@@ -317,8 +320,10 @@ impl BotAuth {
         if nbf > now.saturating_add(skew) {
             return Err(AuthError::NotYetValid);
         }
-        let expires_at = DateTime::from_timestamp(exp, 0).ok_or_else(|| AuthError::Malformed("exp out of range".into()))?;
-        let not_before = DateTime::from_timestamp(nbf, 0).ok_or_else(|| AuthError::Malformed("nbf out of range".into()))?;
+        let expires_at =
+            DateTime::from_timestamp(exp, 0).ok_or_else(|| AuthError::Malformed("exp out of range".into()))?;
+        let not_before =
+            DateTime::from_timestamp(nbf, 0).ok_or_else(|| AuthError::Malformed("nbf out of range".into()))?;
 
         let claim_url = claims.serviceurl.ok_or(AuthError::MissingServiceUrlClaim)?;
         let activity_url = service_url.ok_or(AuthError::MissingActivityServiceUrl)?;
@@ -447,7 +452,11 @@ impl BotAuth {
         Ok(keys)
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, what: &'static str, url: &str) -> Result<T, KeyFetchError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &'static str,
+        url: &str,
+    ) -> Result<T, KeyFetchError> {
         let http = |source: reqwest::Error| KeyFetchError::Http { what, source };
         let res = self.inner.http.get(url).send().await.map_err(http)?;
         if !res.status().is_success() {
@@ -643,6 +652,10 @@ mod tests {
         fn jwks_hits(&self) -> usize {
             self.server.lock().unwrap().jwks_hits
         }
+
+        fn metadata_hits(&self) -> usize {
+            self.server.lock().unwrap().metadata_hits
+        }
     }
 
     #[tokio::test]
@@ -656,7 +669,7 @@ mod tests {
         assert_eq!(f.jwks_hits(), 1);
         // The second token uses the cached keys.
         f.verify_claims(&f.claims()).await.unwrap();
-        assert_eq!((f.server.lock().unwrap().metadata_hits, f.jwks_hits()), (1, 1));
+        assert_eq!((f.metadata_hits(), f.jwks_hits()), (1, 1));
     }
 
     #[tokio::test]
@@ -711,7 +724,10 @@ mod tests {
         let f = Fixture::start().await;
         f.verify_claims(&f.claims()).await.unwrap();
         let r = f.verify(&sign("nobody-knows", 0, &f.claims())).await;
-        assert!(matches!(&r, Err(AuthError::UnknownKey { kid }) if kid == "nobody-knows"), "{r:?}");
+        assert!(
+            matches!(&r, Err(AuthError::UnknownKey { kid }) if kid == "nobody-knows"),
+            "{r:?}"
+        );
         assert_eq!(f.jwks_hits(), 2);
     }
 
@@ -811,13 +827,20 @@ mod tests {
         let bearer = format!("Bearer {token}");
         let r = f
             .auth
-            .verify(Some(&bearer), Some("msteams"), Some("https://smba.trafficmanager.net/amer/"))
+            .verify(
+                Some(&bearer),
+                Some("msteams"),
+                Some("https://smba.trafficmanager.net/amer/"),
+            )
             .await;
         assert!(matches!(r, Err(AuthError::ServiceUrlMismatch { .. })), "{r:?}");
         let r = f.auth.verify(Some(&bearer), Some("msteams"), None).await;
         assert!(matches!(r, Err(AuthError::MissingActivityServiceUrl)), "{r:?}");
         // A trailing slash and ASCII case do not matter.
-        for same in ["https://smba.trafficmanager.net/emea", "HTTPS://SMBA.trafficmanager.net/EMEA/"] {
+        for same in [
+            "https://smba.trafficmanager.net/emea",
+            "HTTPS://SMBA.trafficmanager.net/EMEA/",
+        ] {
             let r = f.auth.verify(Some(&bearer), Some("msteams"), Some(same)).await;
             assert!(r.is_ok(), "{same}: {r:?}");
         }
@@ -825,11 +848,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_endorsed_key_only_signs_for_its_channels() {
-        let f = Fixture::with_keys(vec![
-            jwk("k1", 0, &["skype", "webchat"]),
-            jwk("k2", 1, &["msteams"]),
-        ])
-        .await;
+        let f = Fixture::with_keys(vec![jwk("k1", 0, &["skype", "webchat"]), jwk("k2", 1, &["msteams"])]).await;
         let bearer = format!("Bearer {}", sign("k1", 0, &f.claims()));
         let r = f.auth.verify(Some(&bearer), Some("msteams"), Some(SERVICE_URL)).await;
         assert!(
@@ -839,14 +858,24 @@ mod tests {
         let bearer = format!("Bearer {}", sign("k2", 1, &f.claims()));
         let r = f.auth.verify(Some(&bearer), None, Some(SERVICE_URL)).await;
         assert!(matches!(r, Err(AuthError::NotEndorsed { channel_id: None })), "{r:?}");
-        assert!(f.auth.verify(Some(&bearer), Some("msteams"), Some(SERVICE_URL)).await.is_ok());
+        assert!(
+            f.auth
+                .verify(Some(&bearer), Some("msteams"), Some(SERVICE_URL))
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
     async fn a_key_without_endorsements_signs_for_any_channel() {
         let f = Fixture::with_keys(vec![jwk("k1", 0, &[])]).await;
         let bearer = format!("Bearer {}", sign("k1", 0, &f.claims()));
-        assert!(f.auth.verify(Some(&bearer), Some("msteams"), Some(SERVICE_URL)).await.is_ok());
+        assert!(
+            f.auth
+                .verify(Some(&bearer), Some("msteams"), Some(SERVICE_URL))
+                .await
+                .is_ok()
+        );
         assert!(f.auth.verify(Some(&bearer), None, Some(SERVICE_URL)).await.is_ok());
     }
 
@@ -897,7 +926,7 @@ mod tests {
         while let Some(r) = burst.join_next().await {
             r.unwrap().unwrap();
         }
-        assert_eq!((f.server.lock().unwrap().metadata_hits, f.jwks_hits()), (1, 1));
+        assert_eq!((f.metadata_hits(), f.jwks_hits()), (1, 1));
     }
 
     #[tokio::test]

@@ -166,8 +166,7 @@ impl TrustedUrls {
     }
 
     fn is_trusted_url(&self, url: &Url) -> bool {
-        if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some()
-        {
+        if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
             return false;
         }
         let Some(host) = url.host_str() else {
@@ -493,9 +492,10 @@ impl TokenSource {
 /// Entra code, not the description (which is long and carries trace ids).
 fn oauth_error_code(body: &Value) -> Option<String> {
     let error = body["error"].as_str()?;
-    let aadsts = body["error_description"]
-        .as_str()
-        .and_then(|d| d.split(|c: char| !c.is_ascii_alphanumeric()).find(|w| w.starts_with("AADSTS")));
+    let aadsts = body["error_description"].as_str().and_then(|d| {
+        d.split(|c: char| !c.is_ascii_alphanumeric())
+            .find(|w| w.starts_with("AADSTS"))
+    });
     Some(match aadsts {
         Some(code) => format!("{error} {code}"),
         None => error.to_string(),
@@ -603,7 +603,10 @@ impl Connector {
     ) -> Result<String, ConnectorError> {
         let conversation = segment(conversation_id, "empty or dot conversation id")?;
         let reply_to = segment(reply_to_id, "empty or dot activity id")?;
-        let url = self.url(service_url, &format!("v3/conversations/{conversation}/activities/{reply_to}"))?;
+        let url = self.url(
+            service_url,
+            &format!("v3/conversations/{conversation}/activities/{reply_to}"),
+        )?;
         let mut body = activity_object(activity)?;
         if let Value::Object(map) = &mut body {
             map.entry("replyToId").or_insert_with(|| json!(reply_to_id));
@@ -682,7 +685,10 @@ impl Connector {
         }
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = res.bytes().await.map_err(|e| ConnectorError::Transport(e.without_url()))?;
+        let bytes = res
+            .bytes()
+            .await
+            .map_err(|e| ConnectorError::Transport(e.without_url()))?;
         let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if status.is_success() {
             return Ok(answer);
@@ -738,7 +744,9 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 fn activity_object<A: Serialize + ?Sized>(activity: &A) -> Result<Value, ConnectorError> {
     match serde_json::to_value(activity) {
         Ok(v @ Value::Object(_)) => Ok(v),
-        _ => Err(ConnectorError::InvalidInput("the activity must serialize to a JSON object")),
+        _ => Err(ConnectorError::InvalidInput(
+            "the activity must serialize to a JSON object",
+        )),
     }
 }
 
@@ -748,4 +756,576 @@ fn resource_id(answer: &Value, what: &'static str) -> Result<String, ConnectorEr
         .filter(|id| !id.is_empty())
         .map(str::to_string)
         .ok_or(ConnectorError::UnexpectedResponse(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AppType;
+    use axum::Router;
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap as AxumHeaders, Method as AxumMethod, StatusCode as AxumStatus, Uri};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::post;
+    use chrono::TimeZone;
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    const APP_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+    const PASSWORD: &str = "the-app-password-value";
+
+    #[derive(Debug, Clone)]
+    struct Recorded {
+        method: String,
+        path: String,
+        authorization: String,
+        body: Value,
+    }
+
+    #[derive(Default)]
+    struct Fake {
+        token_forms: Vec<Vec<(String, String)>>,
+        token_failures: VecDeque<(u16, Value)>,
+        expires_in: i64,
+        calls: Vec<Recorded>,
+        failures: VecDeque<(u16, Value, Option<u64>)>,
+        serial: u64,
+    }
+
+    type Shared = Arc<Mutex<Fake>>;
+
+    async fn token(State(s): State<Shared>, body: Bytes) -> Response {
+        let mut s = s.lock().unwrap();
+        s.token_forms.push(serde_urlencoded::from_bytes(&body).unwrap());
+        if let Some((status, body)) = s.token_failures.pop_front() {
+            return (AxumStatus::from_u16(status).unwrap(), axum::Json(body)).into_response();
+        }
+        let n = s.token_forms.len();
+        axum::Json(json!({"token_type": "Bearer", "expires_in": s.expires_in, "access_token": format!("tok-{n}")}))
+            .into_response()
+    }
+
+    async fn connector(
+        State(s): State<Shared>,
+        method: AxumMethod,
+        uri: Uri,
+        headers: AxumHeaders,
+        body: Bytes,
+    ) -> Response {
+        let mut s = s.lock().unwrap();
+        s.calls.push(Recorded {
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            authorization: headers
+                .get("authorization")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default(),
+            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        });
+        if let Some((status, body, retry_after)) = s.failures.pop_front() {
+            let mut res = (AxumStatus::from_u16(status).unwrap(), axum::Json(body)).into_response();
+            if let Some(secs) = retry_after {
+                res.headers_mut().insert("retry-after", secs.into());
+            }
+            return res;
+        }
+        s.serial += 1;
+        let id = if uri.path().ends_with("/v3/conversations") {
+            format!("a:conv-{}", s.serial)
+        } else {
+            format!("act-{}", s.serial)
+        };
+        axum::Json(json!({ "id": id })).into_response()
+    }
+
+    struct Fixture {
+        fake: Shared,
+        connector: Connector,
+        clock: Clock,
+        /// `http://127.0.0.1:PORT/teams/`, the only trusted service URL.
+        service_url: String,
+        base: String,
+    }
+
+    impl Fixture {
+        async fn start() -> Fixture {
+            let fake: Shared = Arc::new(Mutex::new(Fake {
+                expires_in: 3600,
+                ..Default::default()
+            }));
+            let app = Router::new()
+                .route("/oauth2/v2.0/token", post(token))
+                .fallback(connector)
+                .with_state(fake.clone());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            let service_url = format!("{base}/teams/");
+            let config = TeamsConfig {
+                app_id: APP_ID.into(),
+                app_password: SecretString::from(PASSWORD),
+                app_type: AppType::SingleTenant,
+                tenant_id: Some("72f9".into()),
+                openid_metadata_url: format!("{base}/unused"),
+                token_url: format!("{base}/oauth2/v2.0/token"),
+                trusted_service_urls: TrustedUrls::parse(&format!("{service_url},https://smba.trafficmanager.net/"))
+                    .unwrap(),
+            };
+            let clock = Clock::frozen(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
+            let connector = Connector::new(&config, clock.clone()).unwrap();
+            Fixture {
+                fake,
+                connector,
+                clock,
+                service_url,
+                base,
+            }
+        }
+
+        fn token_requests(&self) -> usize {
+            self.fake.lock().unwrap().token_forms.len()
+        }
+
+        fn calls(&self) -> Vec<Recorded> {
+            self.fake.lock().unwrap().calls.clone()
+        }
+
+        fn fail_next(&self, status: u16, body: Value, retry_after: Option<u64>) {
+            self.fake
+                .lock()
+                .unwrap()
+                .failures
+                .push_back((status, body, retry_after));
+        }
+
+        async fn send(&self) -> Result<String, ConnectorError> {
+            self.connector
+                .send(&self.service_url, "a:1p0ii", &json!({"type": "message", "text": "hi"}))
+                .await
+        }
+    }
+
+    fn error_body(code: &str) -> Value {
+        json!({"error": {"code": code, "message": format!("{code} happened")}})
+    }
+
+    #[tokio::test]
+    async fn one_token_is_fetched_with_client_credentials_and_reused_across_calls() {
+        let f = Fixture::start().await;
+        for _ in 0..3 {
+            f.send().await.unwrap();
+        }
+        assert_eq!(f.token_requests(), 1);
+        let form = f.fake.lock().unwrap().token_forms[0].clone();
+        let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(field("grant_type").as_deref(), Some("client_credentials"));
+        assert_eq!(field("client_id").as_deref(), Some(APP_ID));
+        assert_eq!(field("client_secret").as_deref(), Some(PASSWORD));
+        assert_eq!(field("scope").as_deref(), Some("https://api.botframework.com/.default"));
+        assert!(f.calls().iter().all(|c| c.authorization == "Bearer tok-1"));
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_token_request() {
+        let f = Fixture::start().await;
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..10 {
+            let (c, url) = (f.connector.clone(), f.service_url.clone());
+            set.spawn(async move { c.send(&url, "a:1", &json!({"type": "message"})).await });
+        }
+        while let Some(r) = set.join_next().await {
+            r.unwrap().unwrap();
+        }
+        assert_eq!(f.token_requests(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_token_is_replaced_five_minutes_before_it_expires() {
+        let f = Fixture::start().await;
+        f.send().await.unwrap();
+        f.clock.advance(chrono::Duration::minutes(54));
+        f.send().await.unwrap();
+        assert_eq!(f.token_requests(), 1);
+        f.clock.advance(chrono::Duration::minutes(2));
+        f.send().await.unwrap();
+        assert_eq!(f.token_requests(), 2);
+        assert_eq!(f.calls().last().unwrap().authorization, "Bearer tok-2");
+    }
+
+    #[tokio::test]
+    async fn a_401_from_the_connector_refreshes_the_token_once_and_retries_once() {
+        let f = Fixture::start().await;
+        f.fail_next(401, json!({}), None);
+        assert_eq!(f.send().await.unwrap(), "act-1");
+        let calls = f.calls();
+        assert_eq!(f.token_requests(), 2);
+        assert_eq!(
+            calls.iter().map(|c| c.authorization.as_str()).collect::<Vec<_>>(),
+            ["Bearer tok-1", "Bearer tok-2"]
+        );
+
+        // Refused again with the fresh token: a configuration error, no third try.
+        f.fail_next(401, error_body("BotNotRegistered"), None);
+        f.fail_next(401, error_body("BotNotRegistered"), None);
+        let r = f.send().await;
+        assert!(
+            matches!(&r, Err(ConnectorError::Permanent { status: 401, code, .. }) if code == "BotNotRegistered"),
+            "{r:?}"
+        );
+        assert_eq!((f.token_requests(), f.calls().len()), (3, 4));
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_service_url_gets_no_token_request_and_no_request_at_all() {
+        let f = Fixture::start().await;
+        let port = f.base.rsplit(':').next().unwrap().to_string();
+        let other_port: u16 = port.parse::<u16>().unwrap().wrapping_add(1);
+        for url in [
+            "https://smba.trafficmanager.net.evil.example/".to_string(),
+            "http://smba.trafficmanager.net/".to_string(),
+            format!("{}/other/", f.base),
+            format!("{}/teamsx/", f.base),
+            format!("{}/teams/../other/", f.base),
+            format!("http://127.0.0.1:{other_port}/teams/"),
+            format!("http://user@127.0.0.1:{port}/teams/"),
+            format!("{}/teams/?x=1", f.base),
+            "not a url".to_string(),
+        ] {
+            let r = f.connector.send(&url, "a:1", &json!({"type": "message"})).await;
+            assert!(matches!(r, Err(ConnectorError::Untrusted(_))), "{url}: {r:?}");
+            let r = f.connector.create_conversation(&url, "72f9", "29:1").await;
+            assert!(matches!(r, Err(ConnectorError::Untrusted(_))), "{url}: {r:?}");
+        }
+        assert_eq!((f.token_requests(), f.calls().len()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn retryable_statuses_carry_retry_after_and_are_tried_once() {
+        let f = Fixture::start().await;
+        for (status, retry_after) in [(429, Some(7)), (503, None), (412, None), (502, None), (504, Some(1))] {
+            f.fail_next(status, error_body("Throttled"), retry_after);
+            let err = f.send().await.unwrap_err();
+            assert!(err.is_retryable(), "{status}: {err:?}");
+            assert!(matches!(err, ConnectorError::Retryable { status: s, .. } if s == status));
+            assert_eq!(err.retry_after(), retry_after.map(Duration::from_secs), "{status}");
+        }
+        assert_eq!(f.calls().len(), 5, "one attempt per call");
+    }
+
+    #[tokio::test]
+    async fn a_403_says_why_and_is_not_retried() {
+        let f = Fixture::start().await;
+        for code in [
+            "ForbiddenOperationException",
+            "BotNotInConversationRoster",
+            "ConversationBlockedByUser",
+            "BotDisabledByAdmin",
+        ] {
+            f.fail_next(403, error_body(code), None);
+            let err = f.send().await.unwrap_err();
+            assert!(!err.is_retryable());
+            assert!(
+                matches!(&err, ConnectorError::Forbidden { code: c, message } if c == code && message.contains(code)),
+                "{err:?}"
+            );
+        }
+        assert_eq!(f.calls().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_404_is_not_found_and_500_or_other_4xx_are_permanent() {
+        let f = Fixture::start().await;
+        f.fail_next(404, error_body("ConversationNotFound"), None);
+        let err = f.send().await.unwrap_err();
+        assert!(matches!(&err, ConnectorError::NotFound { code } if code == "ConversationNotFound"));
+        for status in [500, 400, 413] {
+            f.fail_next(status, error_body("ServiceError"), Some(3));
+            let err = f.send().await.unwrap_err();
+            assert!(!err.is_retryable(), "{status}");
+            assert!(matches!(err, ConnectorError::Permanent { status: s, .. } if s == status));
+        }
+        // An answer without a body still maps by status.
+        f.fail_next(500, Value::Null, None);
+        assert!(matches!(
+            f.send().await,
+            Err(ConnectorError::Permanent { status: 500, .. })
+        ));
+        assert_eq!(f.calls().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn each_path_segment_is_fully_percent_encoded() {
+        let f = Fixture::start().await;
+        f.connector
+            .send(&f.service_url, "a:1p0iiXyZ-_.~", &json!({"type": "message"}))
+            .await
+            .unwrap();
+        let channel = "19:abc@thread.tacv2;messageid=1";
+        let id = f
+            .connector
+            .reply(
+                f.service_url.trim_end_matches('/'),
+                channel,
+                "1727431200000",
+                &json!({"type": "message"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(id, "act-2");
+        f.connector
+            .update(
+                &f.service_url,
+                "a:1p0ii",
+                "1:abc/def",
+                &json!({"type": "message", "text": "new"}),
+            )
+            .await
+            .unwrap();
+        let calls = f.calls();
+        assert_eq!(calls[0].path, "/teams/v3/conversations/a%3A1p0iiXyZ-_.~/activities");
+        assert_eq!(
+            calls[1].path,
+            "/teams/v3/conversations/19%3Aabc%40thread.tacv2%3Bmessageid%3D1/activities/1727431200000"
+        );
+        assert_eq!(calls[1].body["replyToId"], "1727431200000");
+        assert_eq!(calls[2].method, "PUT");
+        assert_eq!(
+            calls[2].path,
+            "/teams/v3/conversations/a%3A1p0ii/activities/1%3Aabc%2Fdef"
+        );
+        assert_eq!(
+            calls[2].body,
+            json!({"type": "message", "text": "new", "id": "1:abc/def"})
+        );
+    }
+
+    #[tokio::test]
+    async fn ids_that_would_change_the_path_are_refused_before_sending() {
+        let f = Fixture::start().await;
+        for id in ["", ".", ".."] {
+            let r = f.connector.send(&f.service_url, id, &json!({"type": "message"})).await;
+            assert!(matches!(r, Err(ConnectorError::InvalidInput(_))), "{id:?}");
+        }
+        let r = f
+            .connector
+            .send(&f.service_url, "a:1", &json!(["not", "an", "object"]))
+            .await;
+        assert!(matches!(r, Err(ConnectorError::InvalidInput(_))));
+        assert_eq!((f.token_requests(), f.calls().len()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn create_conversation_posts_a_one_to_one_conversation_and_returns_its_id() {
+        let f = Fixture::start().await;
+        let id = f
+            .connector
+            .create_conversation(&f.service_url, "72f9-tenant", "29:1aUserIdOfMaria")
+            .await
+            .unwrap();
+        assert_eq!(id, "a:conv-1");
+        let call = &f.calls()[0];
+        assert_eq!(
+            (call.method.as_str(), call.path.as_str()),
+            ("POST", "/teams/v3/conversations")
+        );
+        assert_eq!(
+            call.body,
+            json!({
+                "isGroup": false,
+                "bot": {"id": format!("28:{APP_ID}")},
+                "members": [{"id": "29:1aUserIdOfMaria"}],
+                "tenantId": "72f9-tenant",
+                "channelData": {"tenant": {"id": "72f9-tenant"}},
+            })
+        );
+        f.fail_next(403, error_body("ForbiddenOperationException"), None);
+        let r = f.connector.create_conversation(&f.service_url, "72f9", "29:x").await;
+        assert!(matches!(r, Err(ConnectorError::Forbidden { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_refused_credential_is_a_clear_configuration_error_without_the_secret() {
+        let f = Fixture::start().await;
+        f.fake.lock().unwrap().token_failures.push_back((
+            401,
+            json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided. Trace ID: 1"}),
+        ));
+        let err = f.send().await.unwrap_err();
+        assert!(!err.is_retryable());
+        let shown = err.to_string();
+        assert!(shown.contains("HTTP 401, invalid_client AADSTS7000215"), "{shown}");
+        assert!(shown.contains("MICROSOFT_APP_PASSWORD"), "{shown}");
+        assert!(!shown.contains(PASSWORD) && !format!("{err:?}").contains(PASSWORD));
+        assert!(f.calls().is_empty(), "no Connector call without a token");
+
+        f.fake.lock().unwrap().token_failures.push_back((503, json!({})));
+        let err = f.send().await.unwrap_err();
+        assert!(matches!(
+            err,
+            ConnectorError::TokenUnavailable { status: Some(503), .. }
+        ));
+        assert!(err.is_retryable());
+        // Nothing was cached from the failures: the next call fetches and works.
+        f.send().await.unwrap();
+        assert_eq!(f.token_requests(), 3);
+    }
+
+    #[tokio::test]
+    async fn debug_output_shows_neither_the_password_nor_the_token() {
+        let f = Fixture::start().await;
+        f.send().await.unwrap();
+        let shown = format!("{:?}", f.connector);
+        assert!(!shown.contains(PASSWORD) && !shown.contains("tok-1"), "{shown}");
+    }
+
+    fn retryable(retry_after: Option<u64>) -> ConnectorError {
+        ConnectorError::Retryable {
+            status: 429,
+            code: None,
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    fn quick() -> RetryPolicy {
+        RetryPolicy {
+            backoff: vec![Duration::ZERO],
+            ..RetryPolicy::interactive()
+        }
+    }
+
+    #[tokio::test]
+    async fn with_retries_tries_three_times_on_retryable_errors_only() {
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let r: Result<(), _> = with_retries(&quick(), || async {
+            attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(retryable(Some(0)))
+        })
+        .await;
+        assert!(r.unwrap_err().is_retryable());
+        assert_eq!(attempts.swap(0, std::sync::atomic::Ordering::SeqCst), 3);
+
+        let r: Result<(), _> = with_retries(&quick(), || async {
+            attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(ConnectorError::Forbidden {
+                code: "BotDisabledByAdmin".into(),
+                message: String::new(),
+            })
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(attempts.swap(0, std::sync::atomic::Ordering::SeqCst), 1);
+
+        let r = with_retries(&quick(), || async {
+            match attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Err(retryable(None)),
+                _ => Ok("act-9"),
+            }
+        })
+        .await;
+        assert_eq!(r.unwrap(), "act-9");
+        assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn with_retries_gives_up_at_once_when_asked_to_wait_longer_than_five_seconds() {
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let started = std::time::Instant::now();
+        let r: Result<(), _> = with_retries(&RetryPolicy::interactive(), || async {
+            attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(retryable(Some(30)))
+        })
+        .await;
+        assert_eq!(r.unwrap_err().retry_after(), Some(Duration::from_secs(30)));
+        assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn with_retries_recovers_from_a_throttled_connector_call() {
+        let f = Fixture::start().await;
+        f.fail_next(429, error_body("Throttled"), Some(0));
+        f.fail_next(503, json!({}), Some(0));
+        let id = with_retries(&quick(), || f.send()).await.unwrap();
+        assert_eq!(id, "act-1");
+        assert_eq!(f.calls().len(), 3);
+    }
+
+    fn trusted(list: &str) -> TrustedUrls {
+        TrustedUrls::parse(list).unwrap()
+    }
+
+    #[test]
+    fn a_trusted_host_is_matched_on_the_parsed_url_never_as_a_string_prefix() {
+        let t = trusted("https://smba.trafficmanager.net");
+        assert!(t.is_trusted("https://smba.trafficmanager.net/emea/"));
+        assert!(t.is_trusted("https://SMBA.TrafficManager.net:443/amer/72f9/"));
+        for url in [
+            "https://smba.trafficmanager.net.evil.example/",
+            "https://evil-smba.trafficmanager.net/",
+            "https://x.smba.trafficmanager.net/",
+            "http://smba.trafficmanager.net/",
+            "https://smba.trafficmanager.net:8443/",
+            "https://attacker@smba.trafficmanager.net/",
+            "https://smba.trafficmanager.net/?next=https://evil.example/",
+            "https://smba.trafficmanager.net/#x",
+            "ftp://smba.trafficmanager.net/",
+            "smba.trafficmanager.net",
+        ] {
+            assert!(!t.is_trusted(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_wildcard_matches_subdomains_at_a_dot_boundary_only() {
+        let t = trusted("https://*.botframework.com/");
+        assert!(t.is_trusted("https://webchat.botframework.com/"));
+        assert!(t.is_trusted("https://a.b.botframework.com/x/"));
+        for url in [
+            "https://botframework.com/",
+            "https://evilbotframework.com/",
+            "https://webchat.botframework.com.evil.example/",
+        ] {
+            assert!(!t.is_trusted(url), "{url}");
+        }
+        for bad in ["https://*/", "https://*.com/", "https://a.*.com/", "https://*evil.com/"] {
+            assert!(
+                matches!(TrustedUrls::parse(bad), Err(TrustedUrlError::BadWildcard(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_entry_path_is_a_prefix_at_a_slash_boundary() {
+        let t = trusted("https://smba.trafficmanager.net/amer");
+        assert!(t.is_trusted("https://smba.trafficmanager.net/amer"));
+        assert!(t.is_trusted("https://smba.trafficmanager.net/amer/72f9/"));
+        assert!(!t.is_trusted("https://smba.trafficmanager.net/amerx/"));
+        assert!(!t.is_trusted("https://smba.trafficmanager.net/emea/"));
+        assert!(!t.is_trusted("https://smba.trafficmanager.net/amer/../emea/"));
+    }
+
+    #[test]
+    fn plain_http_is_accepted_only_for_loopback_hosts() {
+        for ok in ["http://127.0.0.1:3978/", "http://localhost:9/x/", "http://[::1]/"] {
+            assert!(TrustedUrls::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://example.com/", "http://10.0.0.1/", "http://127.0.0.1.nip.io/"] {
+            assert!(
+                matches!(TrustedUrls::parse(bad), Err(TrustedUrlError::Insecure(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            TrustedUrls::parse("https://u:p@example.com/"),
+            Err(TrustedUrlError::Extra(_))
+        ));
+        assert!(matches!(TrustedUrls::parse(""), Err(TrustedUrlError::Empty)));
+        // A loopback entry does not make the same host trusted over https or another port.
+        let t = trusted("http://127.0.0.1:3978/");
+        assert!(t.is_trusted("http://127.0.0.1:3978/v3/"));
+        assert!(!t.is_trusted("https://127.0.0.1:3978/v3/"));
+        assert!(!t.is_trusted("http://127.0.0.1:3979/v3/"));
+    }
 }
