@@ -16,4 +16,5 @@ pub mod http;
 pub mod scheduler;
 pub mod slack;
 pub mod store;
+pub mod teams;
 pub mod telemetry;
