@@ -1,7 +1,8 @@
 //! The `oneonone` binary: parses the subcommand and hands over to the library.
 
 use clap::{Parser, Subcommand};
-use oneonone::{app, clock::Clock, config::RawConfig, console, store::Db, telemetry};
+use oneonone::{app, clock::Clock, config::RawConfig, console, store::Db, teams, telemetry};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -33,10 +34,25 @@ enum Cmd {
     },
     /// A local playground: type commands, see the replies. No chat workspace needed.
     Console(console::ConsoleArgs),
+    /// Build the Teams app package (manifest and icons in a zip) for your Azure Bot.
+    TeamsPackage {
+        /// The Azure Bot's Microsoft App ID (a GUID).
+        #[arg(long, env = "MICROSOFT_APP_ID")]
+        app_id: String,
+        /// Where to write the zip.
+        #[arg(long, default_value = "oneonone-teams.zip")]
+        out: PathBuf,
+        /// A directory with your own manifest.json and icons (default: the ones built in).
+        #[arg(long)]
+        manifests: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Cmd::TeamsPackage { app_id, out, manifests } = &cli.command {
+        return teams_package(app_id, out, manifests.as_deref());
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -82,5 +98,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app::tick(config, now).await
         }
         Cmd::Console(args) => console::run(args).await,
+        Cmd::TeamsPackage { .. } => Ok(()), // handled in `main`: no runtime needed
+    }
+}
+
+/// Writes the Teams app package; a refusal is one line and exit code 2, like a usage error.
+fn teams_package(app_id: &str, out: &Path, manifests: Option<&Path>) -> ExitCode {
+    let built = match manifests {
+        Some(dir) => teams::package::build_package(dir, app_id, out),
+        None => teams::package::build_bundled_package(app_id, out),
+    };
+    match built {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {:#}", anyhow::Error::from(e));
+            ExitCode::from(2)
+        }
     }
 }

@@ -13,6 +13,7 @@
 //! - [`cards`]: `Reply` → Adaptive Card 1.5 (Universal Actions), and card
 //!   actions read back.
 //! - [`sender`]: proactive messages for the scheduler and notices.
+//! - [`package`]: the Teams app package (`oneonone teams-package`).
 
 pub mod actions;
 pub mod activity;
@@ -20,6 +21,7 @@ pub mod auth;
 pub mod cards;
 pub mod connector;
 pub mod inbound;
+pub mod package;
 pub mod sender;
 
 use crate::clock::Clock;
