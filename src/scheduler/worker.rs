@@ -530,12 +530,17 @@ async fn render_notice(
 /// What a partner is told when someone cannot be messaged because they have
 /// not installed the app (Teams).
 pub fn not_installed_notice(who: &Person) -> Reply {
-    Reply::text(Text::new().plain("I can't reach ").bold_user(who.display_name.clone()).plain(
-        " in Teams: the 1:1s app isn't installed for them (or they blocked it), so they get no agendas \
+    Reply::text(
+        Text::new()
+            .plain("I can't reach ")
+            .bold_user(who.display_name.clone())
+            .plain(
+                " in Teams: the 1:1s app isn't installed for them (or they blocked it), so they get no agendas \
          or reminders. Ask them to add it (in Teams: Apps, search for the app, Add), or ask your Teams \
          admin to pre-install it for everyone with an app setup policy. Nothing is lost: what is \
          waiting for them goes out as soon as they install it.",
-    ))
+            ),
+    )
 }
 
 pub(crate) fn command_error(e: commands::CommandError) -> StoreError {

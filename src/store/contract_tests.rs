@@ -544,3 +544,29 @@ contract!(
         );
     }
 );
+
+contract!(people_are_listed_by_name_for_a_picker, |db| {
+    let ws = db
+        .ensure_workspace(Platform::Teams, "tenant-1", "Contoso")
+        .await
+        .unwrap();
+    let other = db
+        .ensure_workspace(Platform::Teams, "tenant-2", "Fabrikam")
+        .await
+        .unwrap();
+    for (id, name) in [("29:c", "Carla"), ("29:a", "anna"), ("29:b", "Bert")] {
+        db.upsert_profile(ws.id, &profile(id, name), t0()).await.unwrap();
+    }
+    db.upsert_profile(other.id, &profile("29:z", "Zoe"), t0())
+        .await
+        .unwrap();
+    let names: Vec<String> = db
+        .people_in(ws.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.display_name)
+        .collect();
+    assert_eq!(names, vec!["anna", "Bert", "Carla"]);
+    assert_eq!(db.people_in(ws.id, 2).await.unwrap().len(), 2);
+});

@@ -298,6 +298,14 @@ impl Db {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    /// Up to `limit` people of a workspace by name (for a picker).
+    pub async fn people_in(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<Person>> {
+        const Q: &str = "select * from people where workspace_id = $1 order by name_key, id limit $2";
+        let rows: Vec<PersonRow> =
+            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(i64::from(limit)).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     pub async fn people_by_name(&self, ws: WorkspaceId, name: &str) -> Result<Vec<Person>> {
         // Folded in Rust and compared as stored keys: the same on both engines
         // (SQLite's lower() folds only ASCII). Platform ids are ASCII.

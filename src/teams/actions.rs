@@ -7,7 +7,7 @@
 use super::cards::CardAction;
 use crate::commands::objects::{ObjectAction, meeting_of, stale};
 use crate::commands::{Actor, CommandError, Ctx};
-use crate::domain::model::{ActionItemId, Category, MeetingId, SeriesId, TalkingPointId};
+use crate::domain::model::{ActionItemId, Category, MeetingId, RequestId, SeriesId, TalkingPointId};
 use crate::domain::reply::{Outcome, Reply};
 use chrono::{NaiveDate, NaiveTime};
 
@@ -26,8 +26,11 @@ pub enum Click {
     },
     /// Re-run a command line for one of the caller's 1:1s ("which 1:1?").
     PickPartner(SeriesId, String),
-    /// A line of the grammar (a button that only shows something).
+    /// A line of the grammar (a button that only shows something, or the
+    /// set-up form's `setup` line).
     Line(String),
+    /// Show the set-up form, the requester preselected when answering a request.
+    SetupForm(Option<RequestId>),
     /// Not (or no longer) something we know.
     Stale,
 }
@@ -74,13 +77,17 @@ pub fn classify(a: &CardAction) -> Click {
                 return Click::Stale;
             };
             match (id(m, MeetingId), score.parse::<u8>()) {
-                (Some(m), Ok(score)) => Click::Object(ObjectAction::Rate(m, score, input(a, "comment").map(str::to_string))),
+                (Some(m), Ok(score)) => {
+                    Click::Object(ObjectAction::Rate(m, score, input(a, "comment").map(str::to_string)))
+                }
                 _ => Click::Stale,
             }
         }
         "tp_add" => match (id(v, MeetingId), input(a, "point")) {
             (Some(m), Some(point)) => {
-                let category = input(a, "category").and_then(Category::parse).unwrap_or(Category::Other);
+                let category = input(a, "category")
+                    .and_then(Category::parse)
+                    .unwrap_or(Category::Other);
                 Click::Object(ObjectAction::AddPoint(m, category, point.to_string()))
             }
             _ => Click::Stale,
@@ -119,7 +126,9 @@ pub fn classify(a: &CardAction) -> Click {
             Some((sid, line)) => id(sid, SeriesId).map_or(Click::Stale, |s| Click::PickPartner(s, line.to_string())),
             None => Click::Stale,
         },
-        "open_setup" | "request_setup" => Click::Line("help setup".into()),
+        "open_setup" => Click::SetupForm(None),
+        "request_setup" => id(v, RequestId).map_or(Click::Stale, |r| Click::SetupForm(Some(r))),
+        super::forms::SETUP_SUBMIT => super::forms::setup_line(a).map_or(Click::Stale, Click::Line),
         "home" => Click::Line("list".into()),
         "dismiss" => Click::Line(String::new()),
         _ => Click::Stale,
@@ -147,7 +156,9 @@ pub async fn apply(ctx: &Ctx<'_>, actor: &Actor, click: Click) -> Result<Outcome
             };
             ObjectAction::AddAction(m.id, text, owner, due)
         }
-        Click::PickPartner(..) | Click::Line(_) | Click::Stale => return Ok(Outcome::from(stale())),
+        Click::PickPartner(..) | Click::Line(_) | Click::SetupForm(_) | Click::Stale => {
+            return Ok(Outcome::from(stale()));
+        }
     };
     crate::commands::objects::apply_to(ctx, actor, action).await
 }
@@ -189,11 +200,23 @@ mod tests {
             Click::Object(ObjectAction::MarkDiscussed(TalkingPointId(42)))
         );
         assert_eq!(
-            classify(&action("tp_add", "7", json!({"point": " Budget ", "category": "development"}))),
-            Click::Object(ObjectAction::AddPoint(MeetingId(7), Category::Development, "Budget".into()))
+            classify(&action(
+                "tp_add",
+                "7",
+                json!({"point": " Budget ", "category": "development"})
+            )),
+            Click::Object(ObjectAction::AddPoint(
+                MeetingId(7),
+                Category::Development,
+                "Budget".into()
+            ))
         );
         assert_eq!(
-            classify(&action("reschedule", "7", json!({"date": "2026-12-03", "time": "15:30"}))),
+            classify(&action(
+                "reschedule",
+                "7",
+                json!({"date": "2026-12-03", "time": "15:30"})
+            )),
             Click::Object(ObjectAction::Reschedule(
                 MeetingId(7),
                 NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
@@ -205,8 +228,16 @@ mod tests {
             Click::Object(ObjectAction::Rate(MeetingId(7), 5, Some("useful".into())))
         );
         assert!(matches!(
-            classify(&action("ai_add", "7", json!({"text": "Send notes", "owner": "me", "due": "2026-12-04"}))),
-            Click::AddAction { owner_is_me: true, due: Some(_), .. }
+            classify(&action(
+                "ai_add",
+                "7",
+                json!({"text": "Send notes", "owner": "me", "due": "2026-12-04"})
+            )),
+            Click::AddAction {
+                owner_is_me: true,
+                due: Some(_),
+                ..
+            }
         ));
     }
 

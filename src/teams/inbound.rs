@@ -21,10 +21,10 @@ use super::activity::Activity;
 use super::cards::{self, CardContext};
 use super::sender::message_activity;
 use crate::commands::objects::{ObjectAction, agenda_view};
-use crate::domain::reply::Outcome;
 use crate::commands::{self, Actor, Ctx, Directory, DirectoryFuture, parse_error_reply, resolve_actor};
 use crate::domain::grammar;
 use crate::domain::model::{Platform, Profile, Workspace};
+use crate::domain::reply::Outcome;
 use crate::domain::reply::Reply;
 use crate::store::SeenConversation;
 use crate::teams::connector::{RetryPolicy, with_retries};
@@ -215,11 +215,13 @@ async fn message(st: &TeamsAppState, activity: &Activity, service_url: &str) -> 
     after(st, &actor, outcome).await
 }
 
+/// Carries out a card click for the caller and returns the card that
+/// replaces the clicked one.
 async fn click(
     st: &TeamsAppState,
     activity: &Activity,
     service_url: &str,
-) -> Result<Option<(Reply, Actor)>, commands::CommandError> {
+) -> Result<Option<serde_json::Value>, commands::CommandError> {
     let Some(action) = activity.value.as_ref().and_then(cards::read_action) else {
         return Ok(None);
     };
@@ -238,6 +240,7 @@ async fn click(
         return Ok(None);
     };
     let outcome = match actions::classify(&action) {
+        Click::SetupForm(request) => return Ok(Some(setup_form(&ctx, &actor, request).await?)),
         Click::PickPartner(sid, line) => {
             let partner = match ctx.db.series(actor.workspace.id, sid).await? {
                 Some(series) => match series.partner_of(actor.person.id) {
@@ -268,7 +271,37 @@ async fn click(
     };
     let reply = actions::replace_card(&outcome, agenda);
     after(st, &actor, outcome).await?;
-    Ok(Some((reply, actor)))
+    Ok(Some(cards::card(&reply, &CardContext::default())))
+}
+
+/// The set-up form, over the people the bot knows in this tenant.
+async fn setup_form(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    request: Option<crate::domain::model::RequestId>,
+) -> Result<serde_json::Value, commands::CommandError> {
+    let people: Vec<(String, String)> = ctx
+        .db
+        .people_in(actor.workspace.id, 200)
+        .await?
+        .into_iter()
+        .filter(|p| p.id != actor.person.id)
+        .map(|p| (p.display_name, p.external_id))
+        .collect();
+    // Answering "please set up a 1:1 with me": only a request to the caller counts.
+    let mut preselect = None;
+    if let Some(rid) = request
+        && let Some(req) = ctx.db.request(actor.workspace.id, rid).await?
+        && req.to_id == actor.person.id
+        && let Some(from) = ctx.db.person(actor.workspace.id, req.from_id).await?
+    {
+        preselect = Some(from.external_id);
+    }
+    Ok(super::forms::setup_card(
+        &people,
+        preselect.as_deref(),
+        actor.person.tz().name(),
+    ))
 }
 
 async fn run_line(ctx: &Ctx<'_>, actor: &Actor, line: &str) -> Result<Outcome, commands::CommandError> {
@@ -285,7 +318,7 @@ async fn invoke(
     service_url: &str,
 ) -> Result<serde_json::Value, commands::CommandError> {
     Ok(match click(st, activity, service_url).await? {
-        Some((reply, _)) => cards::invoke_response(&reply, &CardContext::default()),
+        Some(card) => super::forms::card_response(&card),
         None => cards::invoke_message("That button is no longer valid. Say `help` to see what I can do."),
     })
 }
@@ -293,14 +326,24 @@ async fn invoke(
 /// The `Action.Submit` fallback of an older client: the same click, and the
 /// clicked card is updated in place.
 async fn submit(st: &TeamsAppState, activity: &Activity, service_url: &str) -> Result<(), commands::CommandError> {
-    let Some((reply, _)) = click(st, activity, service_url).await? else {
+    let Some(card) = click(st, activity, service_url).await? else {
         return Ok(());
     };
-    let body = message_activity(&reply);
+    let body = super::forms::card_activity(&card);
     let conversation = activity.conversation.id.as_str();
     let sent = match activity.replied_to() {
-        Some(id) => st.teams.connector.update(service_url, conversation, id, &body).await.map(|_| ()),
-        None => st.teams.connector.send(service_url, conversation, &body).await.map(|_| ()),
+        Some(id) => st
+            .teams
+            .connector
+            .update(service_url, conversation, id, &body)
+            .await
+            .map(|_| ()),
+        None => st
+            .teams
+            .connector
+            .send(service_url, conversation, &body)
+            .await
+            .map(|_| ()),
     };
     if let Err(e) = sent {
         tracing::warn!(error = %e, "Teams card not updated");
@@ -314,7 +357,9 @@ async fn reaction(st: &TeamsAppState, activity: &Activity, service_url: &str) ->
         .reactions_added
         .iter()
         .any(|r| r.get("type").and_then(serde_json::Value::as_str) == Some("like"));
-    let Some(replied_to) = activity.replied_to() else { return Ok(()) };
+    let Some(replied_to) = activity.replied_to() else {
+        return Ok(());
+    };
     if !liked {
         return Ok(());
     }
@@ -329,7 +374,8 @@ async fn reaction(st: &TeamsAppState, activity: &Activity, service_url: &str) ->
     let Some(actor) = actor(st, &ctx, activity, service_url).await? else {
         return Ok(());
     };
-    let outcome = crate::commands::objects::apply_to(&ctx, &actor, ObjectAction::ConfirmAttendance(posted.meeting_id)).await?;
+    let outcome =
+        crate::commands::objects::apply_to(&ctx, &actor, ObjectAction::ConfirmAttendance(posted.meeting_id)).await?;
     after(st, &actor, outcome).await
 }
 
@@ -361,7 +407,10 @@ pub async fn refresh(
     let now = st.app.clock.now();
     let directory = super::NoDirectory;
     for sid in changed {
-        for posted in db.posted_agendas_for_series(*sid, now - chrono::Duration::days(14)).await? {
+        for posted in db
+            .posted_agendas_for_series(*sid, now - chrono::Duration::days(14))
+            .await?
+        {
             let Some(person) = db.person(actor.workspace.id, posted.person_id).await? else {
                 continue;
             };
@@ -386,7 +435,12 @@ pub async fn refresh(
             if let Err(e) = st
                 .teams
                 .connector
-                .update(&reference.service_url, &posted.channel, &posted.ts, &message_activity(&agenda))
+                .update(
+                    &reference.service_url,
+                    &posted.channel,
+                    &posted.ts,
+                    &message_activity(&agenda),
+                )
                 .await
             {
                 tracing::warn!(error = %e, "posted Teams agenda not updated");
@@ -396,7 +450,11 @@ pub async fn refresh(
     Ok(())
 }
 
-async fn installation(st: &TeamsAppState, activity: &Activity, service_url: &str) -> Result<(), commands::CommandError> {
+async fn installation(
+    st: &TeamsAppState,
+    activity: &Activity,
+    service_url: &str,
+) -> Result<(), commands::CommandError> {
     let directory = ActivityDirectory {
         activity,
         mentions: HashMap::new(),
@@ -404,7 +462,9 @@ async fn installation(st: &TeamsAppState, activity: &Activity, service_url: &str
     let ctx = ctx(st, &directory, "");
     match activity.action.as_deref() {
         Some("remove") | Some("remove-upgrade") => {
-            let Some(tenant) = activity.tenant_id() else { return Ok(()) };
+            let Some(tenant) = activity.tenant_id() else {
+                return Ok(());
+            };
             let Some(ws) = ctx.db.workspace_by_external(Platform::Teams, tenant).await? else {
                 return Ok(());
             };
@@ -441,19 +501,19 @@ async fn conversation_update(
         && let Some(ws) = ctx.db.workspace_by_external(Platform::Teams, tenant).await?
         && let Some(p) = ctx.db.person_by_external(ws.id, &activity.from.id).await?
     {
-        ctx.db.teams_not_installed(p.id, "the bot was removed from the chat", ctx.now).await?;
+        ctx.db
+            .teams_not_installed(p.id, "the bot was removed from the chat", ctx.now)
+            .await?;
     }
     Ok(())
 }
 
 /// A first hello after the install, so the person knows what the bot does.
 async fn welcome(st: &TeamsAppState, activity: &Activity, service_url: &str, actor: &Actor) {
-    let reply = Reply::new()
-        .header("Hi! I keep your 1:1s on track.")
-        .section(
-            "I'll post each 1:1's shared agenda here before the meeting and remind you of open action items. \
+    let reply = Reply::new().header("Hi! I keep your 1:1s on track.").section(
+        "I'll post each 1:1's shared agenda here before the meeting and remind you of open action items. \
              Say `help` to see what I can do, or `setup @person weekly on monday at 10:00` to start a 1:1.",
-        );
+    );
     let conversation = activity.conversation.id.as_str();
     if conversation.is_empty() {
         return;

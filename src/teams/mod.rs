@@ -12,6 +12,7 @@
 //! - [`actions`]: card clicks as the same id-addressed operations as Slack's buttons.
 //! - [`cards`]: `Reply` → Adaptive Card 1.5 (Universal Actions), and card
 //!   actions read back.
+//! - [`forms`]: the set-up form (a people picker).
 //! - [`sender`]: proactive messages for the scheduler and notices.
 //! - [`package`]: the Teams app package (`oneonone teams-package`).
 
@@ -20,6 +21,7 @@ pub mod activity;
 pub mod auth;
 pub mod cards;
 pub mod connector;
+pub mod forms;
 pub mod inbound;
 pub mod package;
 pub mod sender;

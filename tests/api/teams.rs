@@ -110,15 +110,30 @@ both_engines!(every_bad_token_is_refused_with_401_and_nothing_is_stored, |app| {
         ("no header", None),
         ("garbage", Some("not-a-jwt".into())),
         ("tampered signature", Some(tampered_sig)),
-        ("wrong audience", Some(app.teams.token_with(claims(json!({"aud": "someone-else"}))))),
-        ("wrong issuer", Some(app.teams.token_with(claims(json!({"iss": "https://evil.example"}))))),
+        (
+            "wrong audience",
+            Some(app.teams.token_with(claims(json!({"aud": "someone-else"})))),
+        ),
+        (
+            "wrong issuer",
+            Some(app.teams.token_with(claims(json!({"iss": "https://evil.example"})))),
+        ),
         ("no issuer", Some(app.teams.token_with(claims(json!({"iss": null}))))),
         ("expired", Some(app.teams.token_with(claims(json!({"exp": now - 600}))))),
-        ("not yet valid", Some(app.teams.token_with(claims(json!({"nbf": now + 600}))))),
-        ("no serviceurl claim", Some(app.teams.token_with(claims(json!({"serviceurl": null}))))),
+        (
+            "not yet valid",
+            Some(app.teams.token_with(claims(json!({"nbf": now + 600})))),
+        ),
+        (
+            "no serviceurl claim",
+            Some(app.teams.token_with(claims(json!({"serviceurl": null})))),
+        ),
         (
             "another service URL",
-            Some(app.teams.token_with(claims(json!({"serviceurl": "https://smba.trafficmanager.net/emea/"})))),
+            Some(
+                app.teams
+                    .token_with(claims(json!({"serviceurl": "https://smba.trafficmanager.net/emea/"}))),
+            ),
         ),
     ];
     for (why, token) in cases {
@@ -147,10 +162,19 @@ both_engines!(a_message_is_answered_in_the_chat_with_one_token_reused, |app| {
     assert_eq!(replies.len(), 2);
     for r in &replies {
         assert_eq!(r.method, "POST");
-        assert!(r.path.starts_with("/v3/conversations/a%3Achat-29%3A1aUserIdOfMaria/activities/"), "{}", r.path);
+        assert!(
+            r.path
+                .starts_with("/v3/conversations/a%3Achat-29%3A1aUserIdOfMaria/activities/"),
+            "{}",
+            r.path
+        );
         assert_eq!(r.token.as_deref(), Some("fake-connector-token-1"));
     }
-    assert!(text_of(&replies[0]).contains("setup"), "help answered: {}", text_of(&replies[0]));
+    assert!(
+        text_of(&replies[0]).contains("setup"),
+        "help answered: {}",
+        text_of(&replies[0])
+    );
     let tokens = app.teams.token_requests();
     assert_eq!(tokens.len(), 1, "the token is obtained once and reused");
     assert_eq!(tokens[0]["grant_type"], "client_credentials");
@@ -168,7 +192,9 @@ both_engines!(an_untrusted_service_url_gets_no_token_and_nothing_is_stored, |app
     let mut a = message(app, MARIA, "Maria Manager", "help");
     let evil = "https://smba.trafficmanager.net.evil.example/";
     a["serviceUrl"] = json!(evil);
-    let res = app.post_activity(&a, Some(app.teams.token(evil, app.clock.now()))).await;
+    let res = app
+        .post_activity(&a, Some(app.teams.token(evil, app.clock.now())))
+        .await;
     assert_eq!(res.status(), 200);
     assert!(app.teams.token_requests().is_empty(), "no token leaves the process");
     assert!(app.teams.calls().is_empty());
@@ -179,7 +205,8 @@ both_engines!(the_agenda_flow_works_in_teams_cards_clicks_and_reactions, |app| {
     app.install(MARIA, "Maria Manager").await;
     app.install(RAHUL, "Rahul Report").await;
     app.teams_pair().await;
-    app.teams_ok(&message(app, RAHUL, "Rahul Report", "add Conference budget")).await;
+    app.teams_ok(&message(app, RAHUL, "Rahul Report", "add Conference budget"))
+        .await;
     app.teams_ok(&message(app, RAHUL, "Rahul Report", "agenda")).await;
     let calls = app.teams.messages();
     let agenda = calls.last().unwrap();
@@ -233,45 +260,63 @@ both_engines!(the_scheduler_sends_agendas_to_both_in_teams, |app| {
     app.teams_pair().await;
     let before = app.teams.messages().len();
     // Monday 09:00 UTC: a day before Tuesday 10:00 Berlin.
-    let (_, worked) = app.tick(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 30, 9, 0, 0).unwrap()).await;
+    let (_, worked) = app
+        .tick(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 30, 9, 0, 0).unwrap())
+        .await;
     assert_eq!(worked.sent, 2, "{worked:?}");
     let sent: Vec<_> = app.teams.messages()[before..].to_vec();
     assert_eq!(sent.len(), 2);
     let to: Vec<&str> = sent.iter().map(|c| c.path.as_str()).collect();
     assert!(to.iter().any(|p| p.contains("a%3Achat-29%3A1aUserIdOfMaria")), "{to:?}");
     assert!(to.iter().any(|p| p.contains("a%3Achat-29%3A1bUserIdOfRahul")), "{to:?}");
-    assert!(sent.iter().all(|c| c.body["attachments"][0]["content"]["version"] == "1.5"));
-});
-
-both_engines!(a_report_without_the_app_is_reported_to_the_manager_and_nothing_is_lost, |app| {
-    // Rahul never installed the app: the bot knows him only from the mention.
-    app.install(MARIA, "Maria Manager").await;
-    app.teams_pair().await;
-    let at = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 30, 9, 0, 0).unwrap();
-    let (_, worked) = app.tick(at).await;
-    assert!(worked.postponed >= 1, "Rahul's agenda waits: {worked:?}");
-    let (_, worked) = app.tick(at + chrono::Duration::minutes(1)).await;
-    let to_maria: Vec<String> = app
+    assert!(
+        sent.iter()
+            .all(|c| c.body["attachments"][0]["content"]["version"] == "1.5")
+    );
+    // A change to the 1:1 updates both posted cards in place (PUT to their ids).
+    app.teams_ok(&message(app, RAHUL, "Rahul Report", "add Hiring plan"))
+        .await;
+    let updates: Vec<_> = app
         .teams
         .messages()
-        .iter()
-        .filter(|c| c.path.contains("1aUserIdOfMaria"))
-        .map(text_of)
+        .into_iter()
+        .filter(|c| c.method == "PUT" && text_of(c).contains("Hiring plan"))
         .collect();
-    let told: Vec<&String> = to_maria.iter().filter(|t| t.contains("isn't installed")).collect();
-    assert_eq!(told.len(), 1, "told once: {worked:?} {to_maria:#?}");
-    assert!(told[0].contains("Rahul Report"));
-    // Rahul installs the app: what waited for him goes out on the next pass.
-    app.install(RAHUL, "Rahul Report").await;
-    let (_, worked) = app.tick(at + chrono::Duration::minutes(2)).await;
-    assert_eq!(worked.sent, 1, "{worked:?}");
-    assert!(
-        app.teams
+    assert_eq!(updates.len(), 2, "{:#?}", app.teams.messages());
+});
+
+both_engines!(
+    a_report_without_the_app_is_reported_to_the_manager_and_nothing_is_lost,
+    |app| {
+        // Rahul never installed the app: the bot knows him only from the mention.
+        app.install(MARIA, "Maria Manager").await;
+        app.teams_pair().await;
+        let at = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 30, 9, 0, 0).unwrap();
+        let (_, worked) = app.tick(at).await;
+        assert!(worked.postponed >= 1, "Rahul's agenda waits: {worked:?}");
+        let (_, worked) = app.tick(at + chrono::Duration::minutes(1)).await;
+        let to_maria: Vec<String> = app
+            .teams
             .messages()
             .iter()
-            .any(|c| c.path.contains("1bUserIdOfRahul") && c.body["attachments"][0]["content"]["version"] == "1.5")
-    );
-});
+            .filter(|c| c.path.contains("1aUserIdOfMaria"))
+            .map(text_of)
+            .collect();
+        let told: Vec<&String> = to_maria.iter().filter(|t| t.contains("isn't installed")).collect();
+        assert_eq!(told.len(), 1, "told once: {worked:?} {to_maria:#?}");
+        assert!(told[0].contains("Rahul Report"));
+        // Rahul installs the app: what waited for him goes out on the next pass.
+        app.install(RAHUL, "Rahul Report").await;
+        let (_, worked) = app.tick(at + chrono::Duration::minutes(2)).await;
+        assert_eq!(worked.sent, 1, "{worked:?}");
+        assert!(
+            app.teams
+                .messages()
+                .iter()
+                .any(|c| c.path.contains("1bUserIdOfRahul") && c.body["attachments"][0]["content"]["version"] == "1.5")
+        );
+    }
+);
 
 both_engines!(a_403_from_the_connector_is_recorded_and_reported_not_retried, |app| {
     app.install(MARIA, "Maria Manager").await;
@@ -300,10 +345,19 @@ both_engines!(a_403_from_the_connector_is_recorded_and_reported_not_retried, |ap
         .filter(|c| c.path.contains("1aUserIdOfMaria") && text_of(c).contains("isn't installed"))
         .count();
     assert_eq!(told, 1, "told once");
-    let calls_to_rahul = app.teams.messages().iter().filter(|c| c.path.contains("1bUserIdOfRahul")).count();
+    let calls_to_rahul = app
+        .teams
+        .messages()
+        .iter()
+        .filter(|c| c.path.contains("1bUserIdOfRahul"))
+        .count();
     app.tick(at + chrono::Duration::minutes(2)).await;
     assert_eq!(
-        app.teams.messages().iter().filter(|c| c.path.contains("1bUserIdOfRahul")).count(),
+        app.teams
+            .messages()
+            .iter()
+            .filter(|c| c.path.contains("1bUserIdOfRahul"))
+            .count(),
         calls_to_rahul,
         "no retry storm against a 403"
     );
@@ -316,11 +370,45 @@ both_engines!(installation_and_removal_keep_the_conversation_reference, |app| {
     assert!(app.db.teams_conversation(maria.id).await.unwrap().unwrap().installed);
     let welcome = app.teams.wait_for_messages(1).await;
     assert!(text_of(&welcome[0]).contains("help"));
-    app.teams_ok(&activity(app, "installation_update_remove.json", MARIA, "Maria Manager"))
-        .await;
+    app.teams_ok(&activity(
+        app,
+        "installation_update_remove.json",
+        MARIA,
+        "Maria Manager",
+    ))
+    .await;
     assert!(!app.db.teams_conversation(maria.id).await.unwrap().unwrap().installed);
     // Unknown activity types are acknowledged and ignored.
     let mut typing = message(app, MARIA, "Maria Manager", "");
     typing["type"] = json!("typing");
     app.teams_ok(&typing).await;
+});
+
+both_engines!(the_setup_form_picks_a_person_and_sets_up_the_1_1, |app| {
+    app.install(RAHUL, "Rahul Report").await;
+    app.install(MARIA, "Maria Manager").await;
+    let mut open = activity(app, "invoke_adaptive_card_action.json", MARIA, "Maria Manager");
+    open["value"] = json!({"action": {"type": "Action.Execute", "verb": "open_setup", "data": {"value": ""}}});
+    let body: Value = app.teams_ok(&open).await.json().await.unwrap();
+    assert_eq!(body["type"], "application/vnd.microsoft.card.adaptive");
+    let picker = &body["value"]["body"][1];
+    assert_eq!(picker["id"], "partner");
+    let choices = picker["choices"].to_string();
+    assert!(choices.contains(RAHUL) && !choices.contains(MARIA), "{choices}");
+    // Submitted (Universal Action with the inputs merged into data).
+    let mut submit = open.clone();
+    submit["value"] = json!({"action": {"type": "Action.Execute", "verb": "setup_submit",
+        "data": {"value": "", "partner": RAHUL, "cadence": "weekly", "day": "thursday", "time": "14:00"}}});
+    let body: Value = app.teams_ok(&submit).await.json().await.unwrap();
+    assert_eq!(body["statusCode"], 200, "{body}");
+    let ws = app.teams_workspace().await.unwrap();
+    let rahul = app.db.person_by_external(ws.id, RAHUL).await.unwrap().unwrap();
+    let series = app.db.series_for_person(ws.id, rahul.id, false).await.unwrap();
+    assert_eq!(series.len(), 1, "{body}");
+    // A forged submission (a value the form never offers) changes nothing.
+    let mut forged = open.clone();
+    forged["value"] = json!({"action": {"type": "Action.Execute", "verb": "setup_submit",
+        "data": {"partner": "29:x> template y", "cadence": "weekly", "day": "monday", "time": "10:00"}}});
+    let body: Value = app.teams_ok(&forged).await.json().await.unwrap();
+    assert!(body.to_string().contains("no longer valid"), "{body}");
 });

@@ -94,8 +94,8 @@ impl FakeTeams {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let key = jsonwebtoken::EncodingKey::from_rsa_pem(fixture("test_rsa_key.pem").as_bytes())
-            .expect("the test RSA key");
+        let key =
+            jsonwebtoken::EncodingKey::from_rsa_pem(fixture("test_rsa_key.pem").as_bytes()).expect("the test RSA key");
         FakeTeams { shared, server, key }
     }
 
@@ -242,7 +242,11 @@ async fn connector(
     inner.serial += 1;
     let serial = inner.serial;
     if path == "/v3/conversations" {
-        let user = call.body.pointer("/members/0/id").and_then(Value::as_str).unwrap_or("nobody");
+        let user = call
+            .body
+            .pointer("/members/0/id")
+            .and_then(Value::as_str)
+            .unwrap_or("nobody");
         return axum::Json(json!({ "id": format!("a:conv-{user}") })).into_response();
     }
     if method == Method::PUT {
