@@ -412,3 +412,59 @@ both_engines!(the_setup_form_picks_a_person_and_sets_up_the_1_1, |app| {
     let body: Value = app.teams_ok(&forged).await.json().await.unwrap();
     assert!(body.to_string().contains("no longer valid"), "{body}");
 });
+
+both_engines!(the_whole_command_set_works_in_teams_as_in_slack, |app| {
+    app.install(MARIA, "Maria Manager").await;
+    app.install(RAHUL, "Rahul Report").await;
+    app.teams_pair().await;
+    // (who, line, something the answer must say)
+    let script: &[(&str, &str, &str)] = &[
+        (RAHUL, "add #goals Conference budget", "Conference budget"),
+        (MARIA, "add Hiring plan", "Hiring plan"),
+        (RAHUL, "agenda", "Conference budget"),
+        (MARIA, "comment 1 Let's discuss numbers", "comment"),
+        (
+            MARIA,
+            "action Send the offsite plan owner me due 2026-12-04",
+            "Send the offsite plan",
+        ),
+        (MARIA, "actions", "Send the offsite plan"),
+        (MARIA, "note Rahul wants to grow into tech lead", "note"),
+        (RAHUL, "history", "1:1"),
+        (MARIA, "reschedule to thursday at 15:00", "Thu"),
+        (RAHUL, "settings hours 08:00-17:00", "08:00"),
+        (RAHUL, "away until 2026-12-24", "away"),
+        (RAHUL, "back", "back"),
+        (MARIA, "pause", "pause"),
+        (MARIA, "resume", "resum"),
+        (MARIA, "questions", "?"),
+        (MARIA, "template list", "template"),
+        (MARIA, "stats", "1:1"),
+        (MARIA, "help", "setup"),
+        (MARIA, "frobnicate", "help"),
+        (RAHUL, "", "1:1"),
+    ];
+    for (who, line, expect) in script {
+        let name = if *who == MARIA { "Maria Manager" } else { "Rahul Report" };
+        let before = app.teams.messages().len();
+        app.teams_ok(&message(app, who, name, line)).await;
+        let answers: Vec<String> = app.teams.messages()[before..]
+            .iter()
+            .filter(|c| c.path.contains(&who.replace(':', "%3A")) && c.method == "POST")
+            .map(text_of)
+            .collect();
+        let answer = answers.first().unwrap_or_else(|| panic!("`{line}` got no answer"));
+        assert!(
+            answer.to_lowercase().contains(&expect.to_lowercase()),
+            "`{line}` answered: {answer}"
+        );
+        assert!(!answer.contains("went wrong on our side"), "`{line}`: {answer}");
+    }
+    // A third person in the tenant gets nowhere with the pair's 1:1.
+    app.install("29:1cUserIdOfOlga", "Olga Other").await;
+    let before = app.teams.messages().len();
+    app.teams_ok(&message(app, "29:1cUserIdOfOlga", "Olga Other", "agenda"))
+        .await;
+    let answer = text_of(&app.teams.messages()[before]);
+    assert!(!answer.contains("Conference budget"), "{answer}");
+});
