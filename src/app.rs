@@ -17,6 +17,7 @@ pub struct App {
     db: Db,
     port: u16,
     stop_scheduler: tokio::sync::watch::Sender<bool>,
+    scheduler: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl App {
@@ -52,23 +53,23 @@ impl App {
         // The in-process scheduler: a pass on every ONEONONE_TICK, stopped with the server.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let senders = senders(slack.as_ref(), teams.as_ref());
-        match (&config.tick, senders.0.is_empty()) {
-            (Some(schedule), false) => {
-                let mut stop = stop_rx.clone();
-                let stopped = async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                };
-                tokio::spawn(crate::scheduler::runner::run_loop(
-                    db.clone(),
-                    clock.clone(),
-                    schedule.clone(),
-                    Box::new(senders),
-                    stopped,
-                ));
+        let scheduler = match (&config.tick, senders.0.is_empty()) {
+            (Some(schedule), false) => Some(tokio::spawn(crate::scheduler::runner::run_loop(
+                db.clone(),
+                clock.clone(),
+                schedule.clone(),
+                Box::new(senders),
+                stop_rx.clone(),
+            ))),
+            (Some(_), true) => {
+                tracing::warn!("scheduler idle: no chat platform is configured to send through");
+                None
             }
-            (Some(_), true) => tracing::warn!("scheduler idle: no chat platform is configured to send through"),
-            (None, _) => tracing::info!("scheduler off (--no-scheduler): run `oneonone tick` from cron"),
-        }
+            (None, _) => {
+                tracing::info!("scheduler off (--no-scheduler): run `oneonone tick` from cron");
+                None
+            }
+        };
         let router = http::router(
             http::AppState {
                 db: db.clone(),
@@ -88,6 +89,7 @@ impl App {
             db,
             port,
             stop_scheduler: stop_tx,
+            scheduler,
         })
     }
 
@@ -99,18 +101,43 @@ impl App {
         &self.db
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves, then shuts down gracefully: stops
+    /// accepting, finishes in-flight requests (for at most
+    /// [`SHUTDOWN_GRACE`]), lets the scheduler finish the delivery in hand
+    /// and hand its other claims back, and closes the pool.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server stopped with an error")?;
+        let (signalled_tx, mut signalled_rx) = tokio::sync::watch::channel(false);
+        let stop_scheduler = self.stop_scheduler.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // The scheduler stops at once, alongside the requests finishing.
+            let _ = stop_scheduler.send(true);
+            let _ = signalled_tx.send(true);
+        };
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown);
+        let bounded = async {
+            // In-flight requests get SHUTDOWN_GRACE after the signal, then are cut.
+            let _ = signalled_rx.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            served = server => served.context("the HTTP server stopped with an error")?,
+            _ = bounded => tracing::warn!("in-flight requests did not finish within the grace period"),
+        }
         let _ = self.stop_scheduler.send(true);
+        if let Some(scheduler) = self.scheduler
+            && tokio::time::timeout(SHUTDOWN_GRACE, scheduler).await.is_err()
+        {
+            tracing::warn!("the scheduler did not stop within the grace period; its claims expire with their lease");
+        }
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())
     }
 }
+
+/// How long shutdown waits for in-flight requests and for the scheduler.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {

@@ -4,11 +4,10 @@
 
 use super::pace::Pacer;
 use super::pass::{Planned, plan};
-use super::worker::{ChatSender, Worked, work};
+use super::worker::{ChatSender, Stop, Worked, work};
 use crate::clock::Clock;
 use crate::store::{Db, StoreError};
 use chrono::{DateTime, Utc};
-use std::future::Future;
 
 /// One pass as of `now` on a frozen clock: plan, then send what is due.
 /// Waiting for the pacer moves that clock instead of taking real time, so
@@ -24,20 +23,38 @@ pub async fn run_pass(
     sender: &dyn ChatSender,
     pacer: &mut Pacer,
 ) -> Result<(Planned, Worked), StoreError> {
+    run_pass_until(db, clock, sender, pacer, &Stop::never()).await
+}
+
+/// [`run_pass`] that stops early (releasing its claims) when `stop` is set.
+pub async fn run_pass_until(
+    db: &Db,
+    clock: &Clock,
+    sender: &dyn ChatSender,
+    pacer: &mut Pacer,
+    stop: &Stop,
+) -> Result<(Planned, Worked), StoreError> {
     let planned = plan(db, clock.now()).await?;
-    let worked = work(db, clock, sender, pacer).await?;
+    let worked = work(db, clock, sender, pacer, stop).await?;
     Ok((planned, worked))
 }
 
-/// Runs a pass at every instant of `schedule` until `shutdown` resolves.
+/// Runs a pass at every instant of `schedule` until `stop` reads `true`. A
+/// pass under way when it does finishes the delivery in hand and hands its
+/// other claims back before the loop returns.
 pub async fn run_loop(
     db: Db,
     clock: Clock,
     schedule: cron::Schedule,
     sender: Box<dyn ChatSender>,
-    shutdown: impl Future<Output = ()>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let mut stopped = stop.clone();
+    let shutdown = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
     tokio::pin!(shutdown);
+    let stop = Stop::on(stop);
     // One pacer for the life of the loop: a burst that drains over several
     // passes keeps its pace across them.
     let mut pacer = Pacer::new();
@@ -56,7 +73,7 @@ pub async fn run_loop(
             _ = tokio::time::sleep(wait) => {}
         }
         let started = std::time::Instant::now();
-        match run_pass(&db, &clock, sender.as_ref(), &mut pacer).await {
+        match run_pass_until(&db, &clock, sender.as_ref(), &mut pacer, &stop).await {
             Ok((planned, worked)) => tracing::info!(
                 planned.agendas = planned.agendas,
                 planned.follow_ups = planned.follow_ups,

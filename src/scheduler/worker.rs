@@ -117,6 +117,29 @@ pub struct Worked {
     pub postponed: u32,
 }
 
+/// Tells a running pass to stop: set on shutdown. The worker finishes the
+/// delivery in hand, hands its other claimed rows back (due at once, no
+/// attempt used) and returns, so another process or the next start sends
+/// them without waiting for a lease to expire.
+#[derive(Clone, Debug, Default)]
+pub struct Stop(Option<tokio::sync::watch::Receiver<bool>>);
+
+impl Stop {
+    /// A stop that is never set (one-off passes, tests).
+    pub fn never() -> Self {
+        Stop(None)
+    }
+
+    /// Set when `rx` reads `true`.
+    pub fn on(rx: tokio::sync::watch::Receiver<bool>) -> Self {
+        Stop(Some(rx))
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.as_ref().is_some_and(|rx| *rx.borrow())
+    }
+}
+
 /// The workspaces a pass has looked up (each once), with their pacing.
 #[derive(Default)]
 struct Workspaces(HashMap<WorkspaceId, Option<(Workspace, Pacing)>>);
@@ -156,13 +179,19 @@ impl Directory for NoDirectory {
 /// the queue until then, without using a retry. A 429 pauses its workspace
 /// in the pacer until Retry-After, so its other rows wait instead of meeting
 /// another 429, while other workspaces carry on.
-pub async fn work(db: &Db, clock: &Clock, sender: &dyn ChatSender, pacer: &mut Pacer) -> Result<Worked, StoreError> {
+pub async fn work(
+    db: &Db,
+    clock: &Clock,
+    sender: &dyn ChatSender,
+    pacer: &mut Pacer,
+    stop: &Stop,
+) -> Result<Worked, StoreError> {
     let mut worked = Worked::default();
     let mut workspaces = Workspaces::default();
     let started = clock.now();
     // Bounded: a pass never spins forever, the next one continues.
     for _ in 0..200 {
-        if clock.now() - started >= WORK_BUDGET {
+        if clock.now() - started >= WORK_BUDGET || stop.is_set() {
             break;
         }
         let mut queue = db.claim_due_deliveries_fairly(clock.now(), LEASE, BATCH).await?;
@@ -171,10 +200,15 @@ pub async fn work(db: &Db, clock: &Clock, sender: &dyn ChatSender, pacer: &mut P
         }
         while !queue.is_empty() {
             let now = clock.now();
-            if now - started >= WORK_BUDGET {
-                // Out of time: hand the rest back, due now, for the next pass.
+            if now - started >= WORK_BUDGET || stop.is_set() {
+                // Out of time, or shutting down: hand the rest back, due now.
+                let why = if stop.is_set() {
+                    "released at shutdown"
+                } else {
+                    "the pass ran out of time"
+                };
                 for d in queue.drain(..) {
-                    db.postpone_delivery(&d, now, "the pass ran out of time", now).await?;
+                    db.postpone_delivery(&d, now, why, now).await?;
                     worked.postponed += 1;
                 }
                 break;

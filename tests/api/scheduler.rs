@@ -763,3 +763,218 @@ async fn a_killed_tick_on_postgresql_loses_and_doubles_nothing() {
     };
     a_tick_killed_between_claim_and_send_loses_nothing_and_doubles_nothing(db, url).await;
 }
+
+/// Shutdown in the middle of a pass: the server stops, the scheduler finishes
+/// the send in hand and hands its other claims back (nothing stays claimed
+/// until a lease expires), and the next pass sends the rest — each agenda
+/// exactly once.
+async fn shutdown_mid_pass_releases_claims_and_nothing_is_lost_or_doubled(engine: Engine) {
+    use oneonone::domain::model::{DeliveryState, Platform};
+    let (db, url) = match engine {
+        Engine::Sqlite => oneonone::store::testing::fresh_sqlite_with_url().await,
+        Engine::Postgres => match oneonone::store::testing::fresh_postgres_with_url().await {
+            Some(x) => x,
+            None => return,
+        },
+    };
+    let ws = db.ensure_workspace(Platform::Slack, TEAM, "example").await.unwrap();
+    oneonone::store::testing::weekly_pairs(&db, ws.id, 10, chrono::Weekday::Tue, at(2026, 11, 30, 8, 0))
+        .await
+        .unwrap();
+    let slack = crate::support::fake_slack::FakeSlack::start().await;
+    slack.delay("chat.postMessage", std::time::Duration::from_millis(150));
+    let slack_config = oneonone::config::SlackConfig {
+        signing_secret: secrecy::SecretString::from(SECRET.to_string()),
+        bot_token: Some(secrecy::SecretString::from("xoxb-test-token".to_string())),
+        api_url: slack.base_url.clone(),
+    };
+    let config = oneonone::config::Config {
+        database_url: url.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        slack: Some(slack_config.clone()),
+        teams: None,
+        log_format: oneonone::config::LogFormat::Text,
+        tick: Some("* * * * * *".parse().unwrap()),
+    };
+    let clock = oneonone::clock::Clock::frozen(at(2026, 11, 30, 9, 0));
+    let app = oneonone::app::App::with_db(config, db.clone(), clock.clone())
+        .await
+        .unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stop_rx.await;
+    }));
+    // The pass is under way (a send or two done, one in hand).
+    slack.wait_for("chat.postMessage", 2).await;
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("shut down within the grace period")
+        .unwrap()
+        .unwrap();
+    let sent_before = slack.calls_to("chat.postMessage").len();
+    assert!(sent_before < 20, "stopped mid-pass: {sent_before}");
+    // Nothing is left claimed: what was not sent is pending again.
+    let db = oneonone::store::Db::connect(&url).await.unwrap();
+    let counts = db.delivery_counts().await.unwrap();
+    assert!(
+        counts.iter().all(|(_, state, _)| *state != DeliveryState::Sending),
+        "{counts:?}"
+    );
+    // The next pass (another replica, or after the restart) sends the rest at once.
+    let sender = oneonone::slack::sender::SlackSender {
+        slack: oneonone::slack::SlackState::new(&slack_config, clock.clone()).unwrap(),
+    };
+    let (_, worked) = oneonone::scheduler::runner::run_once(&db, at(2026, 11, 30, 9, 0), &sender)
+        .await
+        .unwrap();
+    assert_eq!(worked.sent as usize, 20 - sent_before, "{worked:?}");
+    let mut to: Vec<String> = slack
+        .calls_to("chat.postMessage")
+        .iter()
+        .map(|c| c.body["channel"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(to.len(), 20);
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 20, "each agenda exactly once");
+}
+
+#[tokio::test]
+async fn shutdown_mid_pass_on_sqlite() {
+    shutdown_mid_pass_releases_claims_and_nothing_is_lost_or_doubled(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn shutdown_mid_pass_on_postgresql() {
+    shutdown_mid_pass_releases_claims_and_nothing_is_lost_or_doubled(Engine::Postgres).await;
+}
+
+/// `oneonone serve` under load gets SIGTERM: it stops accepting, answers what
+/// it accepted, and exits 0; every command it answered is stored, once.
+#[tokio::test]
+async fn sigterm_under_load_answers_what_it_accepted_and_loses_nothing() {
+    let (db, url) = oneonone::store::testing::fresh_sqlite_with_url().await;
+    let slack = crate::support::fake_slack::FakeSlack::start().await;
+    slack.add_user(MANAGER, "maria", "Europe/Berlin", "maria@example.com");
+    slack.add_user(REPORT, "rahul", "Asia/Kolkata", "rahul@example.com");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oneonone"))
+        .args(["serve", "--no-scheduler"])
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .env("ONEONONE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_BOT_TOKEN", "xoxb-test-token")
+        .env("SLACK_API_URL", &slack.base_url)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("start oneonone serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let post = {
+        let (http, base) = (http.clone(), base.clone());
+        move |text: String| {
+            let http = http.clone();
+            let base = base.clone();
+            async move {
+                let body = TestApp::command_form(REPORT, &text);
+                let ts = chrono::Utc::now().timestamp();
+                http.post(format!("{base}/slack/commands"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("x-slack-request-timestamp", ts.to_string())
+                    .header(
+                        "x-slack-signature",
+                        crate::support::slack_signing::sign(SECRET, ts, &body),
+                    )
+                    .body(body)
+                    .send()
+                    .await
+            }
+        }
+    };
+    // Up, and the 1:1 exists.
+    let mut up = false;
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "serve came up");
+    let body = TestApp::command_form(MANAGER, &format!("setup <@{REPORT}|rahul> weekly on tuesday at 10:00"));
+    let ts = chrono::Utc::now().timestamp();
+    let res = http
+        .post(format!("{base}/slack/commands"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", ts.to_string())
+        .header(
+            "x-slack-signature",
+            crate::support::slack_signing::sign(SECRET, ts, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // Load: commands in flight, then SIGTERM in the middle of it.
+    let load = tokio::spawn({
+        let post = post.clone();
+        async move {
+            let mut answered = Vec::new();
+            for i in 0..400 {
+                match post(format!("add load point {i}")).await {
+                    Ok(r) if r.status() == 200 => answered.push(i),
+                    Ok(r) => panic!("point {i} answered {}", r.status()),
+                    Err(_) => break, // refused: the server stopped accepting
+                }
+            }
+            answered
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(25),
+            "exits within the grace period"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "a clean exit on SIGTERM: {status}");
+    let answered = load.await.unwrap();
+    assert!(!answered.is_empty(), "some load was served before the signal");
+    // Every answered command is stored, once; nothing else is.
+    let ws = db
+        .workspace_by_external(oneonone::domain::model::Platform::Slack, TEAM)
+        .await
+        .unwrap()
+        .unwrap();
+    let rahul = db.person_by_external(ws.id, REPORT).await.unwrap().unwrap();
+    let series = db.series_for_person(ws.id, rahul.id, false).await.unwrap();
+    let meeting = db.pending_meetings(series[0].id).await.unwrap()[0].clone();
+    let mut stored: Vec<String> = db
+        .talking_points(meeting.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.text)
+        .collect();
+    stored.sort();
+    let mut expected: Vec<String> = answered.iter().map(|i| format!("load point {i}")).collect();
+    expected.sort();
+    assert_eq!(stored, expected);
+}

@@ -106,6 +106,8 @@ struct Inner {
     calls: Vec<Call>,
     /// Methods whose calls are recorded and then never answered.
     stalled: std::collections::HashSet<String>,
+    /// Methods answered only after a delay (a slow Slack).
+    delays: HashMap<String, Duration>,
     limits: Option<RateLimits>,
     users: HashMap<String, Value>,
     failures: HashMap<String, VecDeque<ScriptedFailure>>,
@@ -294,6 +296,11 @@ impl FakeSlack {
         self.shared.lock().stalled.insert(method.to_owned());
     }
 
+    /// Calls to `method` are answered after `delay`.
+    pub fn delay(&self, method: &str, delay: Duration) {
+        self.shared.lock().delays.insert(method.to_owned(), delay);
+    }
+
     pub fn unstall(&self, method: &str) {
         self.shared.lock().stalled.remove(method);
     }
@@ -322,6 +329,10 @@ async fn api(
         body: request_params(&headers, query.as_deref(), &body),
         method,
     };
+    let delay = shared.lock().delays.get(&call.method).copied();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let stalled = {
         let mut inner = shared.lock();
         let stalled = inner.stalled.contains(&call.method);
