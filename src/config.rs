@@ -102,6 +102,22 @@ pub fn default_token_url(tenant: &str) -> String {
     format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
 }
 
+/// The name of every setting (environment variable): the `env` of each
+/// [`RawConfig`] flag, read from its clap definition so the list cannot drift,
+/// and `RUST_LOG` (read by `telemetry`). The deployment files
+/// (`.env`, the Dockerfile, `manifests/kubernetes/`) are tested against it.
+pub fn settings() -> Vec<String> {
+    use clap::Args;
+    let serve = RawConfig::augment_args(clap::Command::new("serve"));
+    let mut vars: Vec<String> = serve
+        .get_arguments()
+        .filter_map(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .collect();
+    vars.push(tracing_subscriber::EnvFilter::DEFAULT_ENV.to_string());
+    vars
+}
+
 /// Raw values as they arrive from flags or the environment (clap fills them).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RawConfig {
@@ -164,6 +180,16 @@ impl RawConfig {
         } else {
             Err(invalid("DATABASE_URL", "must start with sqlite:// or postgres://"))
         }
+    }
+
+    pub fn listen(&self) -> Result<SocketAddr, ConfigError> {
+        let raw = non_empty(&self.listen).unwrap_or(DEFAULT_LISTEN);
+        raw.parse().map_err(|_| {
+            invalid(
+                "ONEONONE_LISTEN",
+                format!("expected HOST:PORT like 0.0.0.0:3000, got {raw:?}"),
+            )
+        })
     }
 
     pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
@@ -268,13 +294,7 @@ impl RawConfig {
     pub fn into_config(self) -> Result<Config, ConfigError> {
         let database_url = self.database_url()?;
         let log_format = self.log_format()?;
-        let listen_raw = non_empty(&self.listen).unwrap_or(DEFAULT_LISTEN);
-        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
-            invalid(
-                "ONEONONE_LISTEN",
-                format!("expected HOST:PORT like 0.0.0.0:3000, got {listen_raw:?}"),
-            )
-        })?;
+        let listen = self.listen()?;
 
         let api_url = non_empty(&self.slack_api_url).unwrap_or(DEFAULT_SLACK_API_URL);
         let parsed = url::Url::parse(api_url).map_err(|e| invalid("SLACK_API_URL", format!("not a URL ({e})")))?;
@@ -411,6 +431,29 @@ mod tests {
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(var));
         }
+    }
+
+    #[test]
+    fn the_settings_are_every_flags_variable_and_rust_log() {
+        let settings = settings();
+        for var in [
+            "DATABASE_URL",
+            "ONEONONE_LISTEN",
+            "SLACK_SIGNING_SECRET",
+            "SLACK_BOT_TOKEN",
+            "MICROSOFT_APP_ID",
+            "ONEONONE_TICK",
+            "ONEONONE_LOG_FORMAT",
+            "RUST_LOG",
+        ] {
+            assert!(settings.iter().any(|s| s == var), "{var} in {settings:?}");
+        }
+        let mut unique = settings.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), settings.len(), "{settings:?}");
+        // Only flags with an `env` name a setting: `--no-scheduler` is a flag alone.
+        assert!(!settings.iter().any(|s| s.contains("SCHEDULER")), "{settings:?}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `oneonone` binary: parses the subcommand and hands over to the library.
 
 use clap::{Parser, Subcommand};
-use oneonone::{app, clock::Clock, config::RawConfig, console, store::Db, teams, telemetry};
+use oneonone::{app, clock::Clock, config::RawConfig, console, http, store::Db, teams, telemetry};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -31,6 +31,18 @@ enum Cmd {
         now: Option<String>,
         #[command(flatten)]
         config: RawConfig,
+    },
+    /// Probe a running `serve` (GET /healthz): exit 0 if healthy, 1 if not.
+    ///
+    /// For container health checks: the image has no shell or curl. Healthy is a
+    /// 2xx answer before the probe's timeout (3 s).
+    Healthcheck {
+        /// The URL to probe [default: /healthz on ONEONONE_LISTEN, on loopback if that is 0.0.0.0 or [::]]
+        #[arg(long)]
+        url: Option<String>,
+        /// The listen address of the server to probe, as given to `serve`
+        #[arg(long, env = "ONEONONE_LISTEN")]
+        listen: Option<String>,
     },
     /// A local playground: type commands, see the replies. No chat workspace needed.
     Console(console::ConsoleArgs),
@@ -96,6 +108,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => Clock::system().now(),
             };
             app::tick(config, now).await
+        }
+        Cmd::Healthcheck { url, listen } => {
+            let url = match url {
+                Some(url) => url,
+                None => http::probe::healthz_url(
+                    RawConfig {
+                        listen,
+                        ..RawConfig::default()
+                    }
+                    .listen()?,
+                ),
+            };
+            let status = http::probe::probe(&url, http::probe::PROBE_TIMEOUT).await?;
+            println!("GET {url}: {status}");
+            Ok(())
         }
         Cmd::Console(args) => console::run(args).await,
         Cmd::TeamsPackage { .. } => Ok(()), // handled in `main`: no runtime needed

@@ -2,6 +2,7 @@
 //! route, body limit, timeout), health and readiness, and the one `ApiError`.
 
 mod health;
+pub mod probe;
 
 use crate::clock::Clock;
 use crate::slack::SlackState;
