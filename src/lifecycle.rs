@@ -22,9 +22,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// (like a usage error), nothing changed.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
-    #[error(
-        "no workspace {0:?}: give its Slack team id (T…), Teams tenant id, console name or numeric id"
-    )]
+    #[error("no workspace {0:?}: give its Slack team id (T…), Teams tenant id, console name or numeric id")]
     UnknownWorkspace(String),
     #[error("{0:?} names several workspaces (ids {1}); give the numeric id")]
     AmbiguousWorkspace(String, String),
@@ -269,7 +267,8 @@ const LEFT_OUT_ALWAYS: [&str; 2] = [
     "notification bookkeeping (the delivery queue, references to posted agenda messages, processed event ids): operational, no content of its own",
     "Teams conversation references and chat tokens: how the bot reaches people, not what they wrote",
 ];
-const LEFT_OUT_WORKSPACE: &str = "private notes: visible only to their author (SPEC §4); each person's are in their own export (--person)";
+const LEFT_OUT_WORKSPACE: &str =
+    "private notes: visible only to their author (SPEC §4); each person's are in their own export (--person)";
 const LEFT_OUT_PERSON: &str =
     "other people's private notes and individual ratings: never shown to anyone else (ratings only in aggregate)";
 
@@ -305,7 +304,13 @@ pub async fn export(db: &Db, ws: &Workspace, person: Option<&Person>, now: DateT
         Some(p) => Some(db.private_notes_by(ws.id, p.id).await?),
         None => None,
     };
-    Ok(assemble(ws, person, content, notes, now))
+    Ok(assemble(
+        ws,
+        person,
+        content,
+        notes,
+        chrono::SubsecRound::trunc_subsecs(now, 0),
+    ))
 }
 
 fn assemble(
@@ -339,7 +344,11 @@ fn assemble(
         });
     }
     let mut points: BTreeMap<MeetingId, Vec<TalkingPoint>> = BTreeMap::new();
-    for tp in c.talking_points.into_iter().filter(|t| meeting_ids.contains(&t.meeting_id)) {
+    for tp in c
+        .talking_points
+        .into_iter()
+        .filter(|t| meeting_ids.contains(&t.meeting_id))
+    {
         points.entry(tp.meeting_id).or_default().push(tp);
     }
     let mut ratings: BTreeMap<MeetingId, Vec<RatingOut>> = BTreeMap::new();
@@ -463,7 +472,11 @@ fn assemble(
             created_at: s.created_at,
         })
         .collect();
-    let mut not_included = vec![if me.is_some() { LEFT_OUT_PERSON } else { LEFT_OUT_WORKSPACE }];
+    let mut not_included = vec![if me.is_some() {
+        LEFT_OUT_PERSON
+    } else {
+        LEFT_OUT_WORKSPACE
+    }];
     not_included.extend(LEFT_OUT_ALWAYS);
     Export {
         format_version: FORMAT_VERSION,
@@ -542,7 +555,10 @@ pub fn purge_summary(ws: &Workspace, id: PersonId, c: &PurgeCounts) -> String {
         (c.private_notes, "private note(s)"),
         (c.ratings, "rating(s)"),
         (c.talking_points, "talking point(s)"),
-        (c.talking_points_blanked, "talking point(s) blanked (the partner's comments under them kept)"),
+        (
+            c.talking_points_blanked,
+            "talking point(s) blanked (the partner's comments under them kept)",
+        ),
         (c.comments, "comment(s)"),
         (c.action_items, "action item(s) they owned"),
         (c.attendance, "attendance confirmation(s)"),
@@ -551,7 +567,10 @@ pub fn purge_summary(ws: &Workspace, id: PersonId, c: &PurgeCounts) -> String {
         (c.deliveries, "notification(s) to or about them"),
         (c.teams_conversations, "Teams conversation reference(s)"),
     ];
-    let mut lines = vec![format!("Erased person {id} of workspace {} ({}):", ws.id, ws.external_id)];
+    let mut lines = vec![format!(
+        "Erased person {id} of workspace {} ({}):",
+        ws.id, ws.external_id
+    )];
     lines.push(format!(
         "  profile: {}",
         if c.profile {
@@ -581,7 +600,8 @@ pub fn purge_summary(ws: &Workspace, id: PersonId, c: &PurgeCounts) -> String {
 pub async fn backup(db: &Db, out: &Path) -> anyhow::Result<String> {
     if !matches!(db, Db::Sqlite(_)) {
         return Err(Refusal::Backup(
-            "backup copies SQLite databases; back PostgreSQL up with pg_dump -Fc (README \"Backups and your data\")".into(),
+            "backup copies SQLite databases; back PostgreSQL up with pg_dump -Fc (README \"Backups and your data\")"
+                .into(),
         )
         .into());
     }

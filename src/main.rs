@@ -190,7 +190,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 use tokio::io::AsyncBufReadExt;
                 eprint!("{}", lifecycle::purge_question(&ws, &p));
                 let mut answer = String::new();
-                tokio::io::BufReader::new(tokio::io::stdin()).read_line(&mut answer).await?;
+                tokio::io::BufReader::new(tokio::io::stdin())
+                    .read_line(&mut answer)
+                    .await?;
                 if !lifecycle::confirmed(&answer) {
                     return Err(lifecycle::Refusal::NotConfirmed.into());
                 }

@@ -188,8 +188,7 @@ impl Db {
         const Q: &str = "select n.id, n.meeting_id, n.author_id, n.text, n.created_at
             from private_notes n join meetings m on m.id = n.meeting_id join series s on s.id = m.series_id
             where s.workspace_id = $1 and n.author_id = $2 order by n.id";
-        let rows: Vec<NoteRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(author.0).fetch_all(p).await)?;
+        let rows: Vec<NoteRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(author.0).fetch_all(p).await)?;
         decode(rows)
     }
 

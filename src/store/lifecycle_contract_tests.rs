@@ -24,13 +24,22 @@ contract!(a_workspace_is_read_whole_and_no_other_workspace_leaks_in, |db| {
         .await
         .unwrap();
     let (m, _) = db.insert_meeting(s.id, f.held.slot, f.held.slot).await.unwrap();
-    db.add_talking_point(m.id, stranger.id, Category::Other, "STRANGER point", f.series.created_at)
-        .await
-        .unwrap();
+    db.add_talking_point(
+        m.id,
+        stranger.id,
+        Category::Other,
+        "STRANGER point",
+        f.series.created_at,
+    )
+    .await
+    .unwrap();
 
     let c = db.workspace_content(f.ws.id).await.unwrap();
     assert_eq!(c.people.len(), 3);
-    assert_eq!(c.series.iter().map(|s| s.id).collect::<Vec<_>>(), vec![f.series.id, f.other_series.id]);
+    assert_eq!(
+        c.series.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![f.series.id, f.other_series.id]
+    );
     assert_eq!(c.meetings.len(), 3);
     assert_eq!(c.talking_points.len(), 7);
     assert!(!texts_of_points(&c.talking_points).contains(&"STRANGER point"));
@@ -44,7 +53,10 @@ contract!(a_workspace_is_read_whole_and_no_other_workspace_leaks_in, |db| {
 
     // Private notes are read only per author.
     let notes = db.private_notes_by(f.ws.id, f.erased.id).await.unwrap();
-    assert_eq!(notes.iter().map(|n| n.text.as_str()).collect::<Vec<_>>(), vec!["RAHUL-SECRET note"]);
+    assert_eq!(
+        notes.iter().map(|n| n.text.as_str()).collect::<Vec<_>>(),
+        vec!["RAHUL-SECRET note"]
+    );
     assert!(db.private_notes_by(elsewhere.id, f.erased.id).await.unwrap().is_empty());
 });
 
@@ -95,13 +107,26 @@ contract!(purging_a_person_erases_their_data_and_keeps_the_partners, |db| {
     let gone = db.person(f.ws.id, f.erased.id).await.unwrap().unwrap();
     assert_eq!(gone.display_name, ERASED_NAME);
     assert_eq!(gone.external_id, format!("{ERASED_PREFIX}{}", f.erased.id));
-    assert_eq!((gone.email, gone.tz_override, gone.platform_tz, gone.away_until), (None, None, None, None));
+    assert_eq!(
+        (gone.email, gone.tz_override, gone.platform_tz, gone.away_until),
+        (None, None, None, None)
+    );
     assert!(db.person_by_external(f.ws.id, "U0RAHUL").await.unwrap().is_none());
     assert!(db.people_by_name(f.ws.id, "Rahul Erasable").await.unwrap().is_empty());
     assert!(db.people_by_name(f.ws.id, ERASED_NAME).await.unwrap().is_empty());
     assert!(db.people_by_name(f.ws.id, &gone.external_id).await.unwrap().is_empty());
-    assert!(db.people_by_email(f.ws.id, "rahul.erasable@example.com").await.unwrap().is_empty());
-    assert!(db.people_by_aad_object_id(f.ws.id, ERASED_AAD_ID).await.unwrap().is_empty());
+    assert!(
+        db.people_by_email(f.ws.id, "rahul.erasable@example.com")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        db.people_by_aad_object_id(f.ws.id, ERASED_AAD_ID)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let listed: Vec<PersonId> = db.people_in(f.ws.id, 10).await.unwrap().iter().map(|p| p.id).collect();
     assert_eq!(listed.len(), 2);
     assert!(!listed.contains(&f.erased.id));
@@ -122,23 +147,42 @@ contract!(purging_a_person_erases_their_data_and_keeps_the_partners, |db| {
         comments.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(),
         vec!["MARIA-OWN answer", "MARIA-OWN reply"]
     );
-    assert_eq!(texts_of_points(&db.talking_points(f.next.id).await.unwrap()), vec!["MARIA-OWN next"]);
+    assert_eq!(
+        texts_of_points(&db.talking_points(f.next.id).await.unwrap()),
+        vec!["MARIA-OWN next"]
+    );
     assert_eq!(db.talking_points(f.other_meeting.id).await.unwrap().len(), 2);
 
     assert!(db.private_notes(f.held.id, f.erased.id).await.unwrap().is_empty());
     assert_eq!(db.private_notes(f.held.id, f.manager.id).await.unwrap().len(), 1);
     let ratings = db.ratings_for_meeting(f.held.id).await.unwrap();
-    assert_eq!(ratings.iter().map(|r| r.person_id).collect::<Vec<_>>(), vec![f.manager.id]);
+    assert_eq!(
+        ratings.iter().map(|r| r.person_id).collect::<Vec<_>>(),
+        vec![f.manager.id]
+    );
     assert_eq!(db.attendance(f.next.id).await.unwrap(), vec![f.manager.id]);
 
     // Maria keeps the task Rahul gave her (credited to the tombstone).
     let items = db.action_items_created_in(f.held.id).await.unwrap();
     assert_eq!(items.len(), 1);
-    assert_eq!((items[0].text.as_str(), items[0].owner_id, items[0].created_by), ("MARIA-OWN task", f.manager.id, f.erased.id));
+    assert_eq!(
+        (items[0].text.as_str(), items[0].owner_id, items[0].created_by),
+        ("MARIA-OWN task", f.manager.id, f.erased.id)
+    );
 
     // Posted agendas: Maria's copy stays, Rahul's DM reference is gone.
-    assert!(db.posted_agenda_at("D0RAHUL", "1700000000.000100").await.unwrap().is_none());
-    assert!(db.posted_agenda_at("D0MARIA", "1700000000.000200").await.unwrap().is_some());
+    assert!(
+        db.posted_agenda_at("D0RAHUL", "1700000000.000100")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.posted_agenda_at("D0MARIA", "1700000000.000200")
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // Notifications about Zoë's 1:1 and Maria's own digest stay.
     let kept: Vec<(DeliveryKind, u64)> = db
@@ -149,7 +193,10 @@ contract!(purging_a_person_erases_their_data_and_keeps_the_partners, |db| {
         .map(|(k, _, n)| (k, n))
         .collect();
     assert_eq!(kept, vec![(DeliveryKind::ActionDigest, 1), (DeliveryKind::Agenda, 1)]);
-    let maria = db.deliveries_for_subject(DeliveryKind::ActionDigest, &format!("person:{}", f.manager.id)).await.unwrap();
+    let maria = db
+        .deliveries_for_subject(DeliveryKind::ActionDigest, &format!("person:{}", f.manager.id))
+        .await
+        .unwrap();
     assert_eq!(maria.len(), 1);
 
     // The template Rahul made is the workspace's and stays.
@@ -180,24 +227,44 @@ contract!(a_person_who_comes_back_after_erasure_is_a_new_person, |db| {
     assert_ne!(s.id, f.series.id);
 });
 
-contract!(purging_someone_of_another_workspace_is_refused_and_changes_nothing, |db| {
-    let f = fixture(&db).await;
-    let elsewhere = db.ensure_workspace(Platform::Teams, "tenant-2", "other").await.unwrap();
-    let err = db.purge_person(elsewhere.id, f.erased.id).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    assert_eq!(db.person(f.ws.id, f.erased.id).await.unwrap().unwrap().display_name, "Rahul Erasable");
-    assert_eq!(db.private_notes(f.held.id, f.erased.id).await.unwrap().len(), 1);
-});
+contract!(
+    purging_someone_of_another_workspace_is_refused_and_changes_nothing,
+    |db| {
+        let f = fixture(&db).await;
+        let elsewhere = db.ensure_workspace(Platform::Teams, "tenant-2", "other").await.unwrap();
+        let err = db.purge_person(elsewhere.id, f.erased.id).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+        assert_eq!(
+            db.person(f.ws.id, f.erased.id).await.unwrap().unwrap().display_name,
+            "Rahul Erasable"
+        );
+        assert_eq!(db.private_notes(f.held.id, f.erased.id).await.unwrap().len(), 1);
+    }
+);
 
 contract!(workspaces_and_people_are_found_by_the_ids_an_operator_has, |db| {
     let f = fixture(&db).await;
-    let console = db.ensure_workspace(Platform::Console, "T0ACME", "T0ACME").await.unwrap();
+    let console = db
+        .ensure_workspace(Platform::Console, "T0ACME", "T0ACME")
+        .await
+        .unwrap();
     let found = db.workspaces_by_external("T0ACME").await.unwrap();
-    assert_eq!(found.iter().map(|w| w.id).collect::<Vec<_>>(), vec![f.ws.id, console.id]);
+    assert_eq!(
+        found.iter().map(|w| w.id).collect::<Vec<_>>(),
+        vec![f.ws.id, console.id]
+    );
     assert!(db.workspaces_by_external("T0NOPE").await.unwrap().is_empty());
-    let by_aad = db.people_by_aad_object_id(f.ws.id, &ERASED_AAD_ID.to_uppercase()).await.unwrap();
+    let by_aad = db
+        .people_by_aad_object_id(f.ws.id, &ERASED_AAD_ID.to_uppercase())
+        .await
+        .unwrap();
     assert_eq!(by_aad.iter().map(|p| p.id).collect::<Vec<_>>(), vec![f.erased.id]);
-    assert!(db.people_by_aad_object_id(console.id, ERASED_AAD_ID).await.unwrap().is_empty());
+    assert!(
+        db.people_by_aad_object_id(console.id, ERASED_AAD_ID)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 });
 
 contract!(an_online_backup_is_a_consistent_copy_on_sqlite_only, |db| {

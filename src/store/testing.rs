@@ -146,7 +146,10 @@ pub const ERASED_AAD_ID: &str = "0c0ffee0-aaaa-4bbb-8ccc-0000000ra4u1";
 pub async fn erasure_fixture(db: &Db) -> Result<ErasureFixture, super::StoreError> {
     use crate::domain::model::*;
     use chrono::{Duration, TimeZone, Utc};
-    let t0 = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).single().expect("a valid instant");
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 11, 30, 8, 0, 0)
+        .single()
+        .expect("a valid instant");
     let ws = db.ensure_workspace(Platform::Slack, "T0ACME", "acme").await?;
     let profile = |id: &str, name: &str, email: &str| Profile {
         external_id: id.into(),
@@ -156,10 +159,18 @@ pub async fn erasure_fixture(db: &Db) -> Result<ErasureFixture, super::StoreErro
         ..Profile::default()
     };
     let manager = db
-        .upsert_profile(ws.id, &profile("U0MARIA", "Maria Manager", "maria.manager@example.com"), t0)
+        .upsert_profile(
+            ws.id,
+            &profile("U0MARIA", "Maria Manager", "maria.manager@example.com"),
+            t0,
+        )
         .await?;
     let erased = db
-        .upsert_profile(ws.id, &profile("U0RAHUL", "Rahul Erasable", "rahul.erasable@example.com"), t0)
+        .upsert_profile(
+            ws.id,
+            &profile("U0RAHUL", "Rahul Erasable", "rahul.erasable@example.com"),
+            t0,
+        )
         .await?;
     let other = db
         .upsert_profile(ws.id, &profile("U0ZOE", "Zoë Third", "zoe.third@example.com"), t0)
@@ -200,7 +211,8 @@ pub async fn erasure_fixture(db: &Db) -> Result<ErasureFixture, super::StoreErro
         .add_talking_point(held.id, erased.id, Category::Development, "RAHUL-SECRET asked", at)
         .await?;
     db.add_comment(asked.id, manager.id, "MARIA-OWN answer", at).await?;
-    db.add_comment(asked.id, erased.id, "RAHUL-SECRET follow-up", at).await?;
+    db.add_comment(asked.id, erased.id, "RAHUL-SECRET follow-up", at)
+        .await?;
     let topic = db
         .add_talking_point(held.id, manager.id, Category::Feedback, "MARIA-OWN topic", at)
         .await?;
@@ -218,9 +230,11 @@ pub async fn erasure_fixture(db: &Db) -> Result<ErasureFixture, super::StoreErro
     // Private notes, ratings, attendance.
     db.add_private_note(held.id, erased.id, "RAHUL-SECRET note", at).await?;
     db.add_private_note(held.id, manager.id, "MARIA-OWN note", at).await?;
-    db.add_private_note(other_meeting.id, other.id, "ZOE-OWN note", at).await?;
+    db.add_private_note(other_meeting.id, other.id, "ZOE-OWN note", at)
+        .await?;
     let closed = slot1 + Duration::minutes(30);
-    db.close_meeting(held.id, MeetingState::Held, None, closed, None).await?;
+    db.close_meeting(held.id, MeetingState::Held, None, closed, None)
+        .await?;
     db.upsert_rating(held.id, erased.id, 2, Some("RAHUL-SECRET rating"), closed)
         .await?;
     db.upsert_rating(held.id, manager.id, 4, Some("MARIA-OWN rating"), closed)
@@ -229,12 +243,36 @@ pub async fn erasure_fixture(db: &Db) -> Result<ErasureFixture, super::StoreErro
     db.confirm_attendance(next.id, manager.id, closed).await?;
 
     // Action items both ways.
-    db.add_action_item(series.id, held.id, erased.id, manager.id, "RAHUL-SECRET task", None, closed)
-        .await?;
-    db.add_action_item(series.id, held.id, manager.id, erased.id, "MARIA-OWN task", None, closed)
-        .await?;
-    db.add_action_item(other_series.id, other_meeting.id, other.id, manager.id, "ZOE-OWN task", None, closed)
-        .await?;
+    db.add_action_item(
+        series.id,
+        held.id,
+        erased.id,
+        manager.id,
+        "RAHUL-SECRET task",
+        None,
+        closed,
+    )
+    .await?;
+    db.add_action_item(
+        series.id,
+        held.id,
+        manager.id,
+        erased.id,
+        "MARIA-OWN task",
+        None,
+        closed,
+    )
+    .await?;
+    db.add_action_item(
+        other_series.id,
+        other_meeting.id,
+        other.id,
+        manager.id,
+        "ZOE-OWN task",
+        None,
+        closed,
+    )
+    .await?;
 
     // A request, a template, posted agendas, the Teams reference.
     db.create_request(ws.id, erased.id, manager.id, Some("RAHUL-SECRET request"), at)
@@ -269,9 +307,24 @@ pub async fn erasure_fixture(db: &Db) -> Result<ErasureFixture, super::StoreErro
         max_attempts: 3,
     };
     for new in [
-        delivery(DeliveryKind::Agenda, format!("meeting:{}", next.id), erased.id, serde_json::json!({})),
-        delivery(DeliveryKind::Agenda, format!("meeting:{}", next.id), manager.id, serde_json::json!({})),
-        delivery(DeliveryKind::Overdue, format!("series:{}", series.id), manager.id, serde_json::json!({})),
+        delivery(
+            DeliveryKind::Agenda,
+            format!("meeting:{}", next.id),
+            erased.id,
+            serde_json::json!({}),
+        ),
+        delivery(
+            DeliveryKind::Agenda,
+            format!("meeting:{}", next.id),
+            manager.id,
+            serde_json::json!({}),
+        ),
+        delivery(
+            DeliveryKind::Overdue,
+            format!("series:{}", series.id),
+            manager.id,
+            serde_json::json!({}),
+        ),
         delivery(
             DeliveryKind::Notice,
             format!("away:meeting:{}", next.id),
@@ -284,8 +337,18 @@ pub async fn erasure_fixture(db: &Db) -> Result<ErasureFixture, super::StoreErro
             manager.id,
             serde_json::json!({ "not_installed": erased.id.0 }),
         ),
-        delivery(DeliveryKind::ActionDigest, format!("person:{}", erased.id), erased.id, serde_json::json!({})),
-        delivery(DeliveryKind::ActionDigest, format!("person:{}", manager.id), manager.id, serde_json::json!({})),
+        delivery(
+            DeliveryKind::ActionDigest,
+            format!("person:{}", erased.id),
+            erased.id,
+            serde_json::json!({}),
+        ),
+        delivery(
+            DeliveryKind::ActionDigest,
+            format!("person:{}", manager.id),
+            manager.id,
+            serde_json::json!({}),
+        ),
         delivery(
             DeliveryKind::Agenda,
             format!("meeting:{}", other_meeting.id),
