@@ -193,6 +193,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tokio::io::BufReader::new(tokio::io::stdin())
                     .read_line(&mut answer)
                     .await?;
+                if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                    eprintln!(); // a terminal echoed the answer and its newline; a pipe did not
+                }
                 if !lifecycle::confirmed(&answer) {
                     return Err(lifecycle::Refusal::NotConfirmed.into());
                 }
