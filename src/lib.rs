@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 pub mod domain;
 pub mod http;
+pub mod lifecycle;
 pub mod scheduler;
 pub mod slack;
 pub mod store;

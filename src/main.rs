@@ -1,7 +1,7 @@
 //! The `oneonone` binary: parses the subcommand and hands over to the library.
 
 use clap::{Parser, Subcommand};
-use oneonone::{app, clock::Clock, config::RawConfig, console, http, store::Db, teams, telemetry};
+use oneonone::{app, clock::Clock, config::RawConfig, console, http, lifecycle, store::Db, teams, telemetry};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -58,6 +58,55 @@ enum Cmd {
         #[arg(long)]
         manifests: Option<PathBuf>,
     },
+    /// Write a workspace's data, or one person's, as JSON (README "Backups and your data").
+    ///
+    /// Without --person: every 1:1, meeting, talking point, comment, action item and
+    /// rating of the workspace, and nobody's private notes (they are private). With
+    /// --person: only that person's 1:1s, with their own private notes and ratings.
+    Export {
+        /// The workspace: Slack team id (T…), Teams tenant id, console name, or numeric id.
+        #[arg(long)]
+        workspace: String,
+        /// The person: Slack user id (U…), Teams id (29:…) or Entra object id, e-mail, or numeric id.
+        #[arg(long)]
+        person: Option<String>,
+        /// Write to this file (atomically: a temporary file, then a rename) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        config: RawConfig,
+    },
+    /// Erase a person for good (right to erasure), keeping their partners' own data.
+    ///
+    /// In one transaction: their private notes, ratings, comments, talking points,
+    /// action items they own, meeting requests, notification records and Teams
+    /// conversation reference are deleted; a talking point of theirs under which the
+    /// partner commented keeps its place with its text removed; action items they gave
+    /// the partner stay the partner's; their 1:1s end and stay in the partner's history
+    /// with "a former member" on the other side; name, e-mail, platform id and settings
+    /// are erased. Asks first unless --yes; running it again changes nothing.
+    PurgePerson {
+        /// The workspace: Slack team id (T…), Teams tenant id, console name, or numeric id.
+        #[arg(long)]
+        workspace: String,
+        /// The person: Slack user id (U…), Teams id (29:…) or Entra object id, e-mail, or
+        /// numeric id (once erased, a person is found by numeric id only).
+        #[arg(long)]
+        person: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        config: RawConfig,
+    },
+    /// Copy a live SQLite database into a new file (VACUUM INTO); PostgreSQL: use pg_dump.
+    Backup {
+        /// The new backup file (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        config: RawConfig,
+    },
 }
 
 fn main() -> ExitCode {
@@ -74,6 +123,11 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The operator's request cannot be carried out as given: exit 2, like a usage error.
+        Err(e) if e.downcast_ref::<lifecycle::Refusal>().is_some() => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -125,8 +179,81 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Console(args) => console::run(args).await,
+        Cmd::Export {
+            workspace,
+            person,
+            out,
+            config,
+        } => {
+            let db = open_migrated(&config).await?;
+            let ws = lifecycle::find_workspace(&db, &workspace).await?;
+            let person = match person {
+                Some(p) => Some(lifecycle::find_person(&db, &ws, &p).await?),
+                None => None,
+            };
+            let export = lifecycle::export(&db, &ws, person.as_ref(), Clock::system().now()).await?;
+            db.close().await;
+            let mut json = serde_json::to_vec_pretty(&export)?;
+            json.push(b'\n');
+            match out {
+                Some(path) => lifecycle::write_atomically(&path, &json),
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&json)?;
+                    Ok(())
+                }
+            }
+        }
+        Cmd::PurgePerson {
+            workspace,
+            person,
+            yes,
+            config,
+        } => {
+            let db = open_migrated(&config).await?;
+            let ws = lifecycle::find_workspace(&db, &workspace).await?;
+            let p = lifecycle::find_person(&db, &ws, &person).await?;
+            if !yes {
+                use tokio::io::AsyncBufReadExt;
+                eprint!("{}", lifecycle::purge_question(&ws, &p));
+                let mut answer = String::new();
+                tokio::io::BufReader::new(tokio::io::stdin())
+                    .read_line(&mut answer)
+                    .await?;
+                if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                    eprintln!(); // a terminal echoed the answer and its newline; a pipe did not
+                }
+                if !lifecycle::confirmed(&answer) {
+                    return Err(lifecycle::Refusal::NotConfirmed.into());
+                }
+            }
+            let summary = lifecycle::purge(&db, &ws, &p).await?;
+            db.close().await;
+            println!("{summary}");
+            Ok(())
+        }
+        Cmd::Backup { out, config } => {
+            let db = open_migrated(&config).await?;
+            let summary = lifecycle::backup(&db, &out).await;
+            db.close().await;
+            println!("{}", summary?);
+            Ok(())
+        }
         Cmd::TeamsPackage { .. } => Ok(()), // handled in `main`: no runtime needed
     }
+}
+
+/// The database of `config` for an operator's command: logs on stderr (stdout
+/// may carry an export), and a database that was never migrated is an error.
+async fn open_migrated(config: &RawConfig) -> anyhow::Result<Db> {
+    let url = config.database_url()?;
+    telemetry::init(config.log_format()?);
+    let db = Db::connect(&url).await?;
+    if !db.is_migrated().await? {
+        db.close().await;
+        anyhow::bail!("the database is not migrated (or not oneonone's): run `oneonone migrate` first");
+    }
+    Ok(db)
 }
 
 /// Writes the Teams app package; a refusal is one line and exit code 2, like a usage error.

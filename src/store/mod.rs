@@ -14,6 +14,8 @@ pub mod testing;
 mod contract_tests;
 #[cfg(test)]
 mod delivery_contract_tests;
+#[cfg(test)]
+mod lifecycle_contract_tests;
 
 use crate::domain::model::*;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -69,9 +71,11 @@ macro_rules! on_db {
 
 // After `on_db!`: macros are visible only to modules declared below them.
 mod deliveries;
+mod lifecycle;
 mod teams;
 
 pub use deliveries::{RetryOutcome, backoff};
+pub use lifecycle::{Attendance, ERASED_NAME, ERASED_POINT_TEXT, ERASED_PREFIX, PurgeCounts, WorkspaceContent};
 pub use teams::{SeenConversation, TeamsConversation};
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -300,7 +304,9 @@ impl Db {
 
     /// Up to `limit` people of a workspace by name (for a picker).
     pub async fn people_in(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<Person>> {
-        const Q: &str = "select * from people where workspace_id = $1 order by name_key, id limit $2";
+        // Erased people (README "Backups and your data") are nobody to pick.
+        const Q: &str = "select * from people where workspace_id = $1 and external_id not like 'erased:%'
+            order by name_key, id limit $2";
         let rows: Vec<PersonRow> =
             on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(i64::from(limit)).fetch_all(p).await)?;
         rows.into_iter().map(TryInto::try_into).collect()
@@ -309,8 +315,9 @@ impl Db {
     pub async fn people_by_name(&self, ws: WorkspaceId, name: &str) -> Result<Vec<Person>> {
         // Folded in Rust and compared as stored keys: the same on both engines
         // (SQLite's lower() folds only ASCII). Platform ids are ASCII.
+        // Erased people (README "Backups and your data") answer to no name.
         const Q: &str = "select * from people where workspace_id = $1
-            and (name_key = $2 or lower(external_id) = $2) order by id";
+            and (name_key = $2 or lower(external_id) = $2) and external_id not like 'erased:%' order by id";
         let key = name.trim().to_lowercase();
         let rows: Vec<PersonRow> =
             on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(key.clone()).fetch_all(p).await)?;

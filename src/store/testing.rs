@@ -120,3 +120,254 @@ pub async fn weekly_pairs(
     }
     Ok(ids)
 }
+
+/// The fixture of the data-lifecycle tests (export, erasure): a Slack
+/// workspace where Maria manages Rahul (the person to erase) and Zoë. Rahul
+/// and Maria have written something of every kind; every text of Rahul's
+/// contains `RAHUL-SECRET`, every text of Maria's `MARIA-OWN`.
+pub struct ErasureFixture {
+    pub ws: crate::domain::model::Workspace,
+    pub manager: crate::domain::model::Person,
+    pub erased: crate::domain::model::Person,
+    pub other: crate::domain::model::Person,
+    pub series: crate::domain::model::Series,
+    pub other_series: crate::domain::model::Series,
+    /// Held, with talking points, comments, notes and ratings.
+    pub held: crate::domain::model::Meeting,
+    /// Upcoming, with attendance confirmations and queued agendas.
+    pub next: crate::domain::model::Meeting,
+    pub other_meeting: crate::domain::model::Meeting,
+}
+
+/// Rahul's Microsoft Entra object id in [`erasure_fixture`].
+pub const ERASED_AAD_ID: &str = "0c0ffee0-aaaa-4bbb-8ccc-0000000ra4u1";
+
+/// Seeds [`ErasureFixture`] through the store's own operations.
+pub async fn erasure_fixture(db: &Db) -> Result<ErasureFixture, super::StoreError> {
+    use crate::domain::model::*;
+    use chrono::{Duration, TimeZone, Utc};
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 11, 30, 8, 0, 0)
+        .single()
+        .expect("a valid instant");
+    let ws = db.ensure_workspace(Platform::Slack, "T0ACME", "acme").await?;
+    let profile = |id: &str, name: &str, email: &str| Profile {
+        external_id: id.into(),
+        display_name: name.into(),
+        email: Some(email.into()),
+        tz: Some(chrono_tz::Europe::Berlin),
+        ..Profile::default()
+    };
+    let manager = db
+        .upsert_profile(
+            ws.id,
+            &profile("U0MARIA", "Maria Manager", "maria.manager@example.com"),
+            t0,
+        )
+        .await?;
+    let erased = db
+        .upsert_profile(
+            ws.id,
+            &profile("U0RAHUL", "Rahul Erasable", "rahul.erasable@example.com"),
+            t0,
+        )
+        .await?;
+    let other = db
+        .upsert_profile(ws.id, &profile("U0ZOE", "Zoë Third", "zoe.third@example.com"), t0)
+        .await?;
+    let mut erased_settings = erased.clone();
+    erased_settings.tz_override = Some(chrono_tz::Asia::Kolkata);
+    erased_settings.away_until = Some(chrono::NaiveDate::from_ymd_opt(2026, 12, 24).expect("a date"));
+    db.save_person_settings(&erased_settings).await?;
+    let new_series = |report: PersonId| super::NewSeries {
+        workspace_id: ws.id,
+        manager_id: manager.id,
+        report_id: report,
+        cadence: Cadence::Weekly {
+            interval: 1,
+            weekday: chrono::Weekday::Tue,
+        },
+        time: chrono::NaiveTime::from_hms_opt(10, 30, 0).expect("a time"),
+        tz: chrono_tz::Europe::Berlin,
+        duration_minutes: 30,
+        template: None,
+        lead_minutes: 1440,
+        anchor_date: t0.date_naive(),
+        created_at: t0,
+    };
+    let series = db.create_series(&new_series(erased.id)).await?;
+    let other_series = db.create_series(&new_series(other.id)).await?;
+    let slot1 = t0 + Duration::days(1) + Duration::hours(1);
+    let slot2 = slot1 + Duration::days(7);
+    let (held, _) = db.insert_meeting(series.id, slot1, slot1).await?;
+    let (next, _) = db.insert_meeting(series.id, slot2, slot2).await?;
+    let (other_meeting, _) = db.insert_meeting(other_series.id, slot1, slot1).await?;
+    let at = t0 + Duration::hours(1);
+
+    // Talking points and comments, every combination of authors.
+    db.add_talking_point(held.id, erased.id, Category::Goals, "RAHUL-SECRET alone", at)
+        .await?;
+    let asked = db
+        .add_talking_point(held.id, erased.id, Category::Development, "RAHUL-SECRET asked", at)
+        .await?;
+    db.add_comment(asked.id, manager.id, "MARIA-OWN answer", at).await?;
+    db.add_comment(asked.id, erased.id, "RAHUL-SECRET follow-up", at)
+        .await?;
+    let topic = db
+        .add_talking_point(held.id, manager.id, Category::Feedback, "MARIA-OWN topic", at)
+        .await?;
+    db.add_comment(topic.id, erased.id, "RAHUL-SECRET reply", at).await?;
+    db.add_comment(topic.id, manager.id, "MARIA-OWN reply", at).await?;
+    db.add_talking_point(next.id, manager.id, Category::Goals, "MARIA-OWN next", at)
+        .await?;
+    db.add_talking_point(next.id, erased.id, Category::Wellbeing, "RAHUL-SECRET next", at)
+        .await?;
+    db.add_talking_point(other_meeting.id, manager.id, Category::Other, "MARIA-OWN for Zoë", at)
+        .await?;
+    db.add_talking_point(other_meeting.id, other.id, Category::Other, "ZOE-OWN point", at)
+        .await?;
+
+    // Private notes, ratings, attendance.
+    db.add_private_note(held.id, erased.id, "RAHUL-SECRET note", at).await?;
+    db.add_private_note(held.id, manager.id, "MARIA-OWN note", at).await?;
+    db.add_private_note(other_meeting.id, other.id, "ZOE-OWN note", at)
+        .await?;
+    let closed = slot1 + Duration::minutes(30);
+    db.close_meeting(held.id, MeetingState::Held, None, closed, None)
+        .await?;
+    db.upsert_rating(held.id, erased.id, 2, Some("RAHUL-SECRET rating"), closed)
+        .await?;
+    db.upsert_rating(held.id, manager.id, 4, Some("MARIA-OWN rating"), closed)
+        .await?;
+    db.confirm_attendance(next.id, erased.id, closed).await?;
+    db.confirm_attendance(next.id, manager.id, closed).await?;
+
+    // Action items both ways.
+    db.add_action_item(
+        series.id,
+        held.id,
+        erased.id,
+        manager.id,
+        "RAHUL-SECRET task",
+        None,
+        closed,
+    )
+    .await?;
+    db.add_action_item(
+        series.id,
+        held.id,
+        manager.id,
+        erased.id,
+        "MARIA-OWN task",
+        None,
+        closed,
+    )
+    .await?;
+    db.add_action_item(
+        other_series.id,
+        other_meeting.id,
+        other.id,
+        manager.id,
+        "ZOE-OWN task",
+        None,
+        closed,
+    )
+    .await?;
+
+    // A request, a template, posted agendas, the Teams reference.
+    db.create_request(ws.id, erased.id, manager.id, Some("RAHUL-SECRET request"), at)
+        .await?;
+    db.create_template(ws.id, "retro", &["What went well?".to_string()], erased.id, at)
+        .await?;
+    db.record_posted_agenda(next.id, erased.id, "D0RAHUL", "1700000000.000100", at)
+        .await?;
+    db.record_posted_agenda(next.id, manager.id, "D0MARIA", "1700000000.000200", at)
+        .await?;
+    db.saw_teams_conversation(
+        &super::SeenConversation {
+            person_id: erased.id,
+            service_url: "https://smba.trafficmanager.net/emea/",
+            conversation_id: Some("a:1rahul-personal-chat"),
+            tenant_id: "72f988bf-0000-4000-8000-000000000000",
+            aad_object_id: Some(ERASED_AAD_ID),
+        },
+        at,
+    )
+    .await?;
+
+    // Notifications: to each, about each.
+    let delivery = |kind: DeliveryKind, subject: String, to: PersonId, payload: serde_json::Value| NewDelivery {
+        workspace_id: ws.id,
+        kind,
+        subject,
+        slot: slot2,
+        recipient_id: to,
+        payload,
+        due_at: at,
+        max_attempts: 3,
+    };
+    for new in [
+        delivery(
+            DeliveryKind::Agenda,
+            format!("meeting:{}", next.id),
+            erased.id,
+            serde_json::json!({}),
+        ),
+        delivery(
+            DeliveryKind::Agenda,
+            format!("meeting:{}", next.id),
+            manager.id,
+            serde_json::json!({}),
+        ),
+        delivery(
+            DeliveryKind::Overdue,
+            format!("series:{}", series.id),
+            manager.id,
+            serde_json::json!({}),
+        ),
+        delivery(
+            DeliveryKind::Notice,
+            format!("away:meeting:{}", next.id),
+            manager.id,
+            serde_json::json!({ "away": erased.id.0 }),
+        ),
+        delivery(
+            DeliveryKind::Notice,
+            format!("not_installed:{}", erased.id),
+            manager.id,
+            serde_json::json!({ "not_installed": erased.id.0 }),
+        ),
+        delivery(
+            DeliveryKind::ActionDigest,
+            format!("person:{}", erased.id),
+            erased.id,
+            serde_json::json!({}),
+        ),
+        delivery(
+            DeliveryKind::ActionDigest,
+            format!("person:{}", manager.id),
+            manager.id,
+            serde_json::json!({}),
+        ),
+        delivery(
+            DeliveryKind::Agenda,
+            format!("meeting:{}", other_meeting.id),
+            manager.id,
+            serde_json::json!({}),
+        ),
+    ] {
+        db.enqueue_delivery(&new, at).await?;
+    }
+    let held = db.meeting(held.id).await?.expect("the held meeting");
+    Ok(ErasureFixture {
+        ws,
+        manager,
+        erased,
+        other,
+        series,
+        other_series,
+        held,
+        next,
+        other_meeting,
+    })
+}
