@@ -70,6 +70,8 @@ impl App {
                 None
             }
         };
+        // Histogram samples are drained into buckets even when nobody scrapes.
+        tokio::spawn(crate::telemetry::metrics::upkeep(stop_rx.clone()));
         let router = http::router(
             http::AppState {
                 db: db.clone(),

@@ -28,6 +28,7 @@ use crate::domain::command::Command;
 use crate::domain::model::Platform;
 use crate::domain::reply::{Outcome, Reply, Text};
 use crate::store::{Db, StoreError};
+use crate::telemetry::metrics::{self, CommandOutcome};
 use chrono::{DateTime, Utc};
 
 /// Everything a command needs besides the caller and the command.
@@ -140,25 +141,39 @@ pub async fn apply(ctx: &Ctx<'_>, actor: &Actor, cmd: Command) -> Result<Outcome
             | "back"
             | "settings"
     );
-    match res {
-        Ok(mut outcome) => {
-            // A change the command did not pin to one 1:1 refreshes all of the caller's.
-            if mutates && outcome.changed.is_empty() {
-                outcome.changed = ctx
-                    .db
-                    .series_for_person(actor.workspace.id, actor.person.id, false)
-                    .await?
-                    .into_iter()
-                    .map(|s| s.id)
-                    .collect();
-            }
-            // The scheduler plans changed 1:1s again on its next pass.
-            ctx.db.touch_series(&outcome.changed).await?;
-            Ok(outcome)
-        }
-        Err(Fail::User(reply)) => Ok(reply.into()),
-        Err(Fail::Internal(e)) => Err(e),
+    let (result, counted) = match res {
+        Ok(outcome) => match mark_changed(ctx, actor, mutates, outcome).await {
+            Ok(outcome) => (Ok(outcome), CommandOutcome::Ok),
+            Err(e) => (Err(e), CommandOutcome::Error),
+        },
+        Err(Fail::User(reply)) => (Ok(reply.into()), CommandOutcome::Refused),
+        Err(Fail::Internal(e)) => (Err(e), CommandOutcome::Error),
+    };
+    metrics::command(cmd_name, ctx.platform, counted);
+    result
+}
+
+/// After a successful command: the 1:1s it changed are planned again by the
+/// scheduler's next pass (and refreshed where they are shown).
+async fn mark_changed(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    mutates: bool,
+    mut outcome: Outcome,
+) -> Result<Outcome, CommandError> {
+    // A change the command did not pin to one 1:1 refreshes all of the caller's.
+    if mutates && outcome.changed.is_empty() {
+        outcome.changed = ctx
+            .db
+            .series_for_person(actor.workspace.id, actor.person.id, false)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
     }
+    // The scheduler plans changed 1:1s again on its next pass.
+    ctx.db.touch_series(&outcome.changed).await?;
+    Ok(outcome)
 }
 
 /// The reply for text that could not be parsed: what was wrong, the usage, an example.

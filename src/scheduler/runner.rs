@@ -34,9 +34,16 @@ pub async fn run_pass_until(
     pacer: &mut Pacer,
     stop: &Stop,
 ) -> Result<(Planned, Worked), StoreError> {
-    let planned = plan(db, clock.now()).await?;
-    let worked = work(db, clock, sender, pacer, stop).await?;
-    Ok((planned, worked))
+    // Real elapsed time (not the injected clock): what the pass cost.
+    let started = std::time::Instant::now();
+    let result = async {
+        let planned = plan(db, clock.now()).await?;
+        let worked = work(db, clock, sender, pacer, stop).await?;
+        Ok((planned, worked))
+    }
+    .await;
+    crate::telemetry::metrics::scheduler_pass(result.is_ok(), started.elapsed());
+    result
 }
 
 /// Runs a pass at every instant of `schedule` until `stop` reads `true`. A

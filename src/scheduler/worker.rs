@@ -19,6 +19,7 @@ use crate::domain::model::{
 };
 use crate::domain::reply::{Button, Reply, Text};
 use crate::store::{Db, StoreError, backoff};
+use crate::telemetry::metrics::{self, DeliveryOutcome};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::future::Future;
@@ -117,6 +118,21 @@ pub struct Worked {
     pub postponed: u32,
 }
 
+impl Worked {
+    /// Counts one delivery's outcome here and in the process's metrics.
+    fn count(&mut self, kind: DeliveryKind, outcome: DeliveryOutcome) {
+        metrics::delivery(kind, outcome);
+        match outcome {
+            DeliveryOutcome::Sent => self.sent += 1,
+            DeliveryOutcome::Retried => self.retried += 1,
+            DeliveryOutcome::Failed => self.failed += 1,
+            DeliveryOutcome::Postponed => self.postponed += 1,
+            DeliveryOutcome::Dropped => self.dropped += 1,
+            DeliveryOutcome::Lost => {}
+        }
+    }
+}
+
 /// Tells a running pass to stop: set on shutdown. The worker finishes the
 /// delivery in hand, hands its other claimed rows back (due at once, no
 /// attempt used) and returns, so another process or the next start sends
@@ -209,7 +225,7 @@ pub async fn work(
                 };
                 for d in queue.drain(..) {
                     db.postpone_delivery(&d, now, why, now).await?;
-                    worked.postponed += 1;
+                    worked.count(d.kind, DeliveryOutcome::Postponed);
                 }
                 break;
             }
@@ -228,7 +244,7 @@ pub async fn work(
                 for (d, at) in queue.drain(..).zip(turns) {
                     db.postpone_delivery(&d, at, "paced: waiting for the platform's rate limit", now)
                         .await?;
-                    worked.postponed += 1;
+                    worked.count(d.kind, DeliveryOutcome::Postponed);
                 }
                 break;
             }
@@ -253,26 +269,26 @@ async fn deliver(
 ) -> Result<(), StoreError> {
     let Some((workspace, pacing)) = workspace else {
         db.drop_delivery(&d, "workspace gone", now).await?;
-        worked.dropped += 1;
+        worked.count(d.kind, DeliveryOutcome::Dropped);
         return Ok(());
     };
     if workspace.platform == Platform::Console {
         // The playground has no direct messages to deliver into.
         db.drop_delivery(&d, "console workspaces receive no notifications", now)
             .await?;
-        worked.dropped += 1;
+        worked.count(d.kind, DeliveryOutcome::Dropped);
         return Ok(());
     }
     if !sender.serves(workspace.platform) {
         // Another platform's notification: leave it for a worker that can send it.
         db.postpone_delivery(&d, now + LEASE, "no sender for this platform here", now)
             .await?;
-        worked.postponed += 1;
+        worked.count(d.kind, DeliveryOutcome::Postponed);
         return Ok(());
     }
     let Some(to) = db.person(workspace.id, d.recipient_id).await? else {
         db.drop_delivery(&d, "recipient gone", now).await?;
-        worked.dropped += 1;
+        worked.count(d.kind, DeliveryOutcome::Dropped);
         return Ok(());
     };
     // Nothing reaches someone who is away, and nothing but a last-minute
@@ -283,11 +299,13 @@ async fn deliver(
             Some(next) => {
                 db.retry_delivery(&d, next, "waiting for the recipient's working hours", now)
                     .await?;
+                // Untried, like a paced row; `Worked` has never counted these.
+                metrics::delivery(d.kind, DeliveryOutcome::Postponed);
             }
             None => {
                 db.drop_delivery(&d, "the recipient has no working hours ahead", now)
                     .await?;
-                worked.dropped += 1;
+                worked.count(d.kind, DeliveryOutcome::Dropped);
             }
         }
         return Ok(());
@@ -298,7 +316,7 @@ async fn deliver(
         None => {
             db.drop_delivery(&d, "no longer relevant (held, skipped, moved or passed)", now)
                 .await?;
-            worked.dropped += 1;
+            worked.count(d.kind, DeliveryOutcome::Dropped);
             return Ok(());
         }
     };
@@ -312,7 +330,7 @@ async fn deliver(
             }
             db.complete_delivery(&d, Some(&sent.channel), Some(&sent.ts), now)
                 .await?;
-            worked.sent += 1;
+            worked.count(d.kind, DeliveryOutcome::Sent);
         }
         Err(SendError::Retry { after, reason }) => {
             let next = now + backoff(d.attempts, after);
@@ -321,22 +339,25 @@ async fn deliver(
                 pacer.pause(&pacing, d.workspace_id, next);
             }
             match db.retry_delivery(&d, next, &reason, now).await? {
-                crate::store::RetryOutcome::Rescheduled => worked.retried += 1,
-                crate::store::RetryOutcome::Failed => worked.failed += 1,
+                crate::store::RetryOutcome::Rescheduled => {
+                    worked.count(d.kind, DeliveryOutcome::Retried);
+                    metrics::delivery_retry(d.kind, after.is_some());
+                }
+                crate::store::RetryOutcome::Failed => worked.count(d.kind, DeliveryOutcome::Failed),
                 // Our lease ran out and another worker took the row over: it decides.
-                crate::store::RetryOutcome::Lost => {}
+                crate::store::RetryOutcome::Lost => worked.count(d.kind, DeliveryOutcome::Lost),
             }
             tracing::warn!(delivery.id = %d.id, delivery.kind = d.kind.as_str(), error = %reason, "delivery will be retried");
         }
         Err(SendError::Waiting { after, reason }) => {
             let until = now + Duration::from_std(after).unwrap_or(Duration::hours(1));
             db.postpone_delivery(&d, until, &reason, now).await?;
-            worked.postponed += 1;
+            worked.count(d.kind, DeliveryOutcome::Postponed);
             tracing::info!(delivery.id = %d.id, delivery.kind = d.kind.as_str(), reason = %reason, "delivery waits");
         }
         Err(SendError::Permanent(reason)) => {
             db.fail_delivery(&d, &reason, now).await?;
-            worked.failed += 1;
+            worked.count(d.kind, DeliveryOutcome::Failed);
             tracing::warn!(delivery.id = %d.id, delivery.kind = d.kind.as_str(), error = %reason, "delivery failed");
         }
     }

@@ -23,7 +23,7 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 use url::Url;
 
-use crate::domain::model::Profile;
+use crate::domain::model::{Platform, Profile};
 
 /// How long one Web API call may take before we give up on it. Slack answers
 /// in well under a second; a call stuck longer is better retried by the
@@ -100,7 +100,7 @@ impl SlackApi {
         let token = api_token(token, team_id);
         let session = self.client.open_session(&token);
         let req = SlackApiUsersInfoRequest::new(SlackUserId::new(user.to_owned()));
-        let res = self.call(session.users_info(&req)).await?;
+        let res = self.call("users.info", session.users_info(&req)).await?;
         Ok(profile_of(&res.user))
     }
 
@@ -110,7 +110,9 @@ impl SlackApi {
         let token = api_token(token, team_id);
         let session = self.client.open_session(&token);
         let req = SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId::new(user.to_owned())]);
-        let res = self.call(session.conversations_open(&req)).await?;
+        let res = self
+            .call("conversations.open", session.conversations_open(&req))
+            .await?;
         Ok(res.channel.id.0)
     }
 
@@ -127,7 +129,7 @@ impl SlackApi {
         let token = api_token(token, team_id);
         let session = self.client.open_session(&token);
         let req = SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), content);
-        let res = self.call(session.chat_post_message(&req)).await?;
+        let res = self.call("chat.postMessage", session.chat_post_message(&req)).await?;
         Ok(res.ts.0)
     }
 
@@ -146,7 +148,7 @@ impl SlackApi {
         let token = api_token(token, team_id);
         let session = self.client.open_session(&token);
         let req = SlackApiChatPostMessageRequest::new(SlackChannelId::new(user.to_owned()), content);
-        let res = self.call(session.chat_post_message(&req)).await?;
+        let res = self.call("chat.postMessage", session.chat_post_message(&req)).await?;
         Ok((res.channel.0, res.ts.0))
     }
 
@@ -167,7 +169,7 @@ impl SlackApi {
             content,
             SlackTs::new(ts.to_owned()),
         );
-        self.call(session.chat_update(&req)).await?;
+        self.call("chat.update", session.chat_update(&req)).await?;
         Ok(())
     }
 
@@ -186,7 +188,7 @@ impl SlackApi {
             SlackUserId::new(user.to_owned()),
             SlackView::Home(SlackHomeView::new(blocks)),
         );
-        self.call(session.views_publish(&req)).await?;
+        self.call("views.publish", session.views_publish(&req)).await?;
         Ok(())
     }
 
@@ -203,7 +205,7 @@ impl SlackApi {
         let token = api_token(token, team_id);
         let session = self.client.open_session(&token);
         let req = SlackApiViewsOpenRequest::new(SlackTriggerId::new(trigger_id.to_owned()), view);
-        self.call(session.views_open(&req)).await?;
+        self.call("views.open", session.views_open(&req)).await?;
         Ok(())
     }
 
@@ -224,7 +226,7 @@ impl SlackApi {
             SlackReactionName::new(name.to_owned()),
             SlackTs::new(ts.to_owned()),
         );
-        self.call(session.reactions_add(&req)).await?;
+        self.call("reactions.add", session.reactions_add(&req)).await?;
         Ok(())
     }
 
@@ -241,7 +243,7 @@ impl SlackApi {
         let session = self.client.open_session(&token);
         let req =
             SlackApiChatGetPermalinkRequest::new(SlackChannelId::new(channel.to_owned()), SlackTs::new(ts.to_owned()));
-        let res = self.call(session.chat_get_permalink(&req)).await?;
+        let res = self.call("chat.getPermalink", session.chat_get_permalink(&req)).await?;
         Ok(res.permalink.to_string())
     }
 
@@ -256,18 +258,35 @@ impl SlackApi {
     ) -> Result<(), SlackApiError> {
         let url = Url::parse(response_url).map_err(|e| SlackApiError::Transport(Box::new(e)))?;
         let req = SlackApiPostWebhookMessageRequest::new(content).with_replace_original(replace_original);
-        self.call(self.client.respond_to_event(&SlackResponseUrl::new(url), &req))
-            .await?;
+        self.call(
+            "response_url",
+            self.client.respond_to_event(&SlackResponseUrl::new(url), &req),
+        )
+        .await?;
         Ok(())
     }
 
-    /// Runs one slack-morphism call under the timeout and maps its error.
-    async fn call<T>(&self, fut: impl Future<Output = Result<T, SlackClientError>>) -> Result<T, SlackApiError> {
-        match tokio::time::timeout(self.timeout, fut).await {
+    /// Runs one slack-morphism call under the timeout, maps its error, and
+    /// counts it by `method` and outcome.
+    async fn call<T>(
+        &self,
+        method: &'static str,
+        fut: impl Future<Output = Result<T, SlackClientError>>,
+    ) -> Result<T, SlackApiError> {
+        let res = match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(map_error(err)),
             Err(elapsed) => Err(SlackApiError::Transport(Box::new(elapsed))),
-        }
+        };
+        let outcome = match &res {
+            Ok(_) => "ok",
+            Err(SlackApiError::RateLimited(_)) => "rate_limited",
+            // Slack's error codes are many; the logs and the delivery rows say which.
+            Err(SlackApiError::Api(_)) => "api_error",
+            Err(SlackApiError::Transport(_)) => "transport_error",
+        };
+        crate::telemetry::metrics::chat_api_call(Platform::Slack, method, outcome);
+        res
     }
 }
 

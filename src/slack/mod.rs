@@ -103,7 +103,7 @@ pub fn deliver_notices(slack: SlackState, team_id: String, notices: Vec<Notice>)
     if notices.is_empty() {
         return;
     }
-    tokio::spawn(async move {
+    tokio::spawn(tracing::Instrument::in_current_span(async move {
         let Some(token) = slack.token_for(&team_id).cloned() else {
             tracing::warn!(
                 count = notices.len(),
@@ -124,5 +124,5 @@ pub fn deliver_notices(slack: SlackState, team_id: String, notices: Vec<Notice>)
                 tracing::warn!(error = %e, person.id = %n.to, "direct message not sent");
             }
         }
-    });
+    }));
 }

@@ -403,6 +403,15 @@ impl Db {
             .collect()
     }
 
+    /// When the longest-waiting pending delivery that is due by `now` was due
+    /// (`None` when nothing is due): the scheduler's lag, for `/metrics`. One
+    /// probe of the `(state, due_at)` index.
+    pub async fn oldest_due_pending(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        const Q: &str = "select min(due_at) from deliveries where state = 'pending' and due_at <= $1";
+        let due: Option<i64> = on_db!(self, p => sqlx::query_scalar(Q).bind(ts_of(now)).fetch_one(p).await)?;
+        due.map(from_ts).transpose()
+    }
+
     /// Every delivery of `kind` about `subject`, oldest first.
     pub async fn deliveries_for_subject(&self, kind: DeliveryKind, subject: &str) -> Result<Vec<Delivery>> {
         const Q: &str = "select id, workspace_id, kind, subject, slot, dedupe_key, recipient_id, payload, due_at,

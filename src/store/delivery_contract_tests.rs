@@ -411,6 +411,57 @@ contract!(counts_group_deliveries_by_kind_and_state, |db| {
     );
 });
 
+contract!(the_lag_is_when_the_oldest_due_pending_delivery_was_due, |db| {
+    let f = fixture(&db).await;
+    assert_eq!(db.oldest_due_pending(t0()).await.unwrap(), None, "an empty queue");
+    queued(
+        &db,
+        &new(&f, DeliveryKind::Agenda, "meeting:1", t0() + Duration::hours(1)),
+    )
+    .await;
+    assert_eq!(db.oldest_due_pending(t0()).await.unwrap(), None, "nothing due yet");
+    queued(
+        &db,
+        &new(&f, DeliveryKind::Agenda, "meeting:2", t0() - Duration::minutes(10)),
+    )
+    .await;
+    queued(
+        &db,
+        &new(&f, DeliveryKind::Overdue, "series:1", t0() - Duration::minutes(3)),
+    )
+    .await;
+    assert_eq!(
+        db.oldest_due_pending(t0()).await.unwrap(),
+        Some(t0() - Duration::minutes(10))
+    );
+    // A claimed row is no longer waiting; the next oldest is.
+    let claimed = db.claim_due_deliveries(t0(), lease(), 1).await.unwrap();
+    assert_eq!(claimed[0].subject, "meeting:2");
+    assert_eq!(
+        db.oldest_due_pending(t0()).await.unwrap(),
+        Some(t0() - Duration::minutes(3))
+    );
+});
+
+contract!(pool_stats_count_connections_within_the_maximum, |db| {
+    db.ping().await.unwrap();
+    let s = db.pool_stats();
+    assert!(s.max >= 1, "{s:?}");
+    assert!(s.in_use + s.idle >= 1 && s.in_use + s.idle <= s.max, "{s:?}");
+    // A held connection counts as in use.
+    let held = match &db {
+        Db::Sqlite(p) => {
+            let _c = p.acquire().await.unwrap();
+            db.pool_stats()
+        }
+        Db::Postgres(p) => {
+            let _c = p.acquire().await.unwrap();
+            db.pool_stats()
+        }
+    };
+    assert!(held.in_use >= 1, "{held:?}");
+});
+
 contract!(a_sent_message_leads_back_to_its_delivery, |db| {
     let f = fixture(&db).await;
     queued(&db, &new(&f, DeliveryKind::Agenda, "meeting:1", t0())).await;

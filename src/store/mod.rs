@@ -97,6 +97,17 @@ pub struct NewSeries {
     pub created_at: DateTime<Utc>,
 }
 
+/// The connection pool's use (`Db::pool_stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections lent out to a query or transaction.
+    pub in_use: u32,
+    /// Open connections waiting in the pool.
+    pub idle: u32,
+    /// The most connections the pool will open.
+    pub max: u32,
+}
+
 /// A manager's view of one series over a period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesStats {
@@ -218,6 +229,19 @@ impl Db {
 
     pub async fn close(&self) {
         on_db!(self, p => p.close().await)
+    }
+
+    /// How the connection pool is used right now, for `/metrics`.
+    pub fn pool_stats(&self) -> PoolStats {
+        on_db!(self, p => {
+            let size = p.size();
+            let idle = u32::try_from(p.num_idle()).unwrap_or(u32::MAX).min(size);
+            PoolStats {
+                in_use: size - idle,
+                idle,
+                max: p.options().get_max_connections(),
+            }
+        })
     }
 
     // ------------------------------------------------------------ workspaces

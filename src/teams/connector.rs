@@ -35,6 +35,7 @@ use url::{Host, Url};
 
 use crate::clock::Clock;
 use crate::config::TeamsConfig;
+use crate::domain::model::Platform;
 
 /// How long one HTTP call (token, Connector, signing keys) may take. The
 /// Connector answers in well under a second; a call stuck longer is better
@@ -312,6 +313,23 @@ impl ConnectorError {
         )
     }
 
+    /// A short fixed name for this kind of failure, for metrics labels.
+    pub fn outcome_label(&self) -> &'static str {
+        match self {
+            ConnectorError::Retryable { status: 429, .. } => "rate_limited",
+            ConnectorError::Retryable { .. } => "retryable",
+            ConnectorError::Transport(_) => "transport_error",
+            ConnectorError::TokenUnavailable { .. } => "token_unavailable",
+            ConnectorError::TokenRejected { .. } => "token_rejected",
+            ConnectorError::Forbidden { .. } => "forbidden",
+            ConnectorError::NotFound { .. } => "not_found",
+            ConnectorError::Permanent { .. } => "rejected",
+            ConnectorError::Untrusted(_) => "untrusted",
+            ConnectorError::InvalidInput(_) => "invalid_input",
+            ConnectorError::UnexpectedResponse(_) => "unexpected_response",
+        }
+    }
+
     /// How long the other side asked us to wait (`Retry-After`), if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -587,7 +605,7 @@ impl Connector {
         let conversation = segment(conversation_id, "empty or dot conversation id")?;
         let url = self.url(service_url, &format!("v3/conversations/{conversation}/activities"))?;
         let body = activity_object(activity)?;
-        let answer = self.call(Method::POST, url, &body).await?;
+        let answer = self.call("send_activity", Method::POST, url, &body).await?;
         resource_id(&answer, "activity id")
     }
 
@@ -611,7 +629,7 @@ impl Connector {
         if let Value::Object(map) = &mut body {
             map.entry("replyToId").or_insert_with(|| json!(reply_to_id));
         }
-        let answer = self.call(Method::POST, url, &body).await?;
+        let answer = self.call("reply_to_activity", Method::POST, url, &body).await?;
         resource_id(&answer, "activity id")
     }
 
@@ -631,7 +649,7 @@ impl Connector {
         if let Value::Object(map) = &mut body {
             map.entry("id").or_insert_with(|| json!(activity_id));
         }
-        self.call(Method::PUT, url, &body).await.map(drop)
+        self.call("update_activity", Method::PUT, url, &body).await.map(drop)
     }
 
     /// Opens (or finds: the call is idempotent per user) the bot's personal
@@ -655,7 +673,7 @@ impl Connector {
             "tenantId": tenant_id,
             "channelData": { "tenant": { "id": tenant_id } },
         });
-        let answer = self.call(Method::POST, url, &body).await?;
+        let answer = self.call("create_conversation", Method::POST, url, &body).await?;
         resource_id(&answer, "conversation id")
     }
 
@@ -673,8 +691,19 @@ impl Connector {
         Ok(url)
     }
 
+    /// One call, counted by operation and outcome (`oneonone_chat_api_calls_total`).
+    async fn call(&self, op: &'static str, method: Method, url: Url, body: &Value) -> Result<Value, ConnectorError> {
+        let res = self.call_once(method, url, body).await;
+        let outcome = match &res {
+            Ok(_) => "ok",
+            Err(e) => e.outcome_label(),
+        };
+        crate::telemetry::metrics::chat_api_call(Platform::Teams, op, outcome);
+        res
+    }
+
     /// One call with the cached token; on 401, one more with a fresh token.
-    async fn call(&self, method: Method, url: Url, body: &Value) -> Result<Value, ConnectorError> {
+    async fn call_once(&self, method: Method, url: Url, body: &Value) -> Result<Value, ConnectorError> {
         let body = serde_json::to_vec(body).map_err(|_| ConnectorError::InvalidInput("unserializable activity"))?;
         let (token, generation) = self.tokens.get(None).await?;
         let mut res = self.request(method.clone(), url.clone(), &token, body.clone()).await?;
