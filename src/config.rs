@@ -6,6 +6,7 @@
 use secrecy::SecretString;
 use std::net::SocketAddr;
 
+use crate::crypto::EncryptionKey;
 use crate::teams::connector::{TrustedUrls, secure_or_loopback};
 
 /// A setting that is missing or malformed: one line, naming the variable.
@@ -37,6 +38,25 @@ pub struct SlackConfig {
     pub bot_token: Option<SecretString>,
     /// Base URL of the Web API, always ending in `/`.
     pub api_url: String,
+    /// Many workspaces: the OAuth v2 install flow; `None` when
+    /// `SLACK_CLIENT_ID` and `SLACK_CLIENT_SECRET` are not set.
+    pub oauth: Option<SlackOAuthConfig>,
+}
+
+/// The OAuth v2 install flow for many workspaces (`SLACK_CLIENT_ID`,
+/// `SLACK_CLIENT_SECRET`, `SLACK_REDIRECT_URI`, `ONEONONE_ENCRYPTION_KEY`).
+#[derive(Debug, Clone)]
+pub struct SlackOAuthConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// The public URL of `/slack/oauth_redirect`, exactly as listed in the
+    /// app's `oauth_config.redirect_urls`.
+    pub redirect_uri: String,
+    /// Slack's consent page, `oauth/v2/authorize` beside the Web API's `api/`
+    /// (`https://slack.com/oauth/v2/authorize` for the default API URL).
+    pub authorize_url: String,
+    /// Encrypts the installations' tokens at rest.
+    pub encryption_key: EncryptionKey,
 }
 
 /// How the Azure Bot registration was created (`MICROSOFT_APP_TYPE`). It only
@@ -120,6 +140,18 @@ pub struct RawConfig {
     /// Base URL of the Slack Web API
     #[arg(long, env = "SLACK_API_URL")]
     pub slack_api_url: Option<String>,
+    /// Slack app's client id (with the secret: the OAuth install flow for many workspaces)
+    #[arg(long, env = "SLACK_CLIENT_ID")]
+    pub slack_client_id: Option<String>,
+    /// Slack app's client secret
+    #[arg(long, env = "SLACK_CLIENT_SECRET", hide_env_values = true)]
+    pub slack_client_secret: Option<String>,
+    /// Public URL of /slack/oauth_redirect (required with OAuth)
+    #[arg(long, env = "SLACK_REDIRECT_URI")]
+    pub slack_redirect_uri: Option<String>,
+    /// 32 random bytes in base64 (`openssl rand -base64 32`) that encrypt stored OAuth tokens
+    #[arg(long, env = "ONEONONE_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
     /// `text` or `json`
     #[arg(long, env = "ONEONONE_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -294,16 +326,24 @@ impl RawConfig {
                 "does not look like a Slack bot token (xoxb-…)",
             ));
         }
+        let oauth = self.slack_oauth(&api_url)?;
         let slack = match non_empty(&self.slack_signing_secret) {
             Some(secret) => Some(SlackConfig {
                 signing_secret: SecretString::from(secret.to_string()),
                 bot_token,
                 api_url,
+                oauth,
             }),
             None if bot_token.is_some() => {
                 return Err(invalid(
                     "SLACK_SIGNING_SECRET",
                     "required when SLACK_BOT_TOKEN is set (every Slack request is verified with it)",
+                ));
+            }
+            None if oauth.is_some() => {
+                return Err(invalid(
+                    "SLACK_SIGNING_SECRET",
+                    "required when SLACK_CLIENT_ID is set (every Slack request is verified with it)",
                 ));
             }
             None => None,
@@ -326,6 +366,70 @@ impl RawConfig {
             log_format,
             tick: (!self.no_scheduler).then_some(tick),
         })
+    }
+}
+
+impl RawConfig {
+    /// The OAuth install flow's settings: `None` when neither client id nor
+    /// secret is set; then a redirect URI and an encryption key are required.
+    /// `api_url` is `SLACK_API_URL` ending in `/`: Slack's consent page sits
+    /// beside it (`…/api/` → `…/oauth/v2/authorize`), so a test's fake
+    /// Slack serves both.
+    fn slack_oauth(&self, api_url: &str) -> Result<Option<SlackOAuthConfig>, ConfigError> {
+        // A key is checked whenever it is set: a malformed one is a mistake either way.
+        let key = non_empty(&self.encryption_key)
+            .map(|k| EncryptionKey::from_base64(k).map_err(|reason| invalid("ONEONONE_ENCRYPTION_KEY", reason)))
+            .transpose()?;
+        let (client_id, secret) = match (non_empty(&self.slack_client_id), non_empty(&self.slack_client_secret)) {
+            (None, None) => return Ok(None),
+            (Some(id), Some(secret)) => (id, secret),
+            (Some(_), None) => {
+                return Err(invalid(
+                    "SLACK_CLIENT_SECRET",
+                    "required when SLACK_CLIENT_ID is set (Basic Info -> App Credentials in the Slack app's settings)",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(invalid("SLACK_CLIENT_ID", "required when SLACK_CLIENT_SECRET is set"));
+            }
+        };
+        if !client_id.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return Err(invalid(
+                "SLACK_CLIENT_ID",
+                "expected the app's client id, digits and dots like 1234567890.1234567890",
+            ));
+        }
+        let Some(redirect_raw) = non_empty(&self.slack_redirect_uri) else {
+            return Err(invalid(
+                "SLACK_REDIRECT_URI",
+                "required when SLACK_CLIENT_ID is set: the public URL of /slack/oauth_redirect, \
+                 e.g. https://bot.example.com/slack/oauth_redirect",
+            ));
+        };
+        let redirect =
+            url::Url::parse(redirect_raw).map_err(|e| invalid("SLACK_REDIRECT_URI", format!("not a URL ({e})")))?;
+        if !secure_or_loopback(&redirect) || redirect.query().is_some() || redirect.fragment().is_some() {
+            return Err(invalid(
+                "SLACK_REDIRECT_URI",
+                "must be an https:// URL without query or fragment (http:// only for 127.0.0.1 or localhost)",
+            ));
+        }
+        let Some(encryption_key) = key else {
+            return Err(invalid(
+                "ONEONONE_ENCRYPTION_KEY",
+                "required when SLACK_CLIENT_ID is set (it encrypts stored tokens); generate one with `openssl rand -base64 32`",
+            ));
+        };
+        let authorize_url = url::Url::parse(api_url)
+            .and_then(|u| u.join("../oauth/v2/authorize"))
+            .map_err(|e| invalid("SLACK_API_URL", format!("no OAuth page beside it ({e})")))?;
+        Ok(Some(SlackOAuthConfig {
+            client_id: client_id.to_string(),
+            client_secret: SecretString::from(secret.to_string()),
+            redirect_uri: redirect_raw.to_string(),
+            authorize_url: authorize_url.to_string(),
+            encryption_key,
+        }))
     }
 }
 

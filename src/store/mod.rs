@@ -14,6 +14,8 @@ pub mod testing;
 mod contract_tests;
 #[cfg(test)]
 mod delivery_contract_tests;
+#[cfg(test)]
+mod slack_installs_contract_tests;
 
 use crate::domain::model::*;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -69,9 +71,11 @@ macro_rules! on_db {
 
 // After `on_db!`: macros are visible only to modules declared below them.
 mod deliveries;
+mod slack_installs;
 mod teams;
 
 pub use deliveries::{RetryOutcome, backoff};
+pub use slack_installs::{OAuthStateCheck, SlackInstallation};
 pub use teams::{SeenConversation, TeamsConversation};
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

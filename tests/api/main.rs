@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod manifest;
+mod oauth;
 mod scheduler;
 mod slack_client;
 mod support;
