@@ -542,6 +542,169 @@ mod tests {
         assert_eq!(c.slack.unwrap().api_url, "http://127.0.0.1:9/api/");
     }
 
+    const KEY: &str = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
+
+    fn oauth_raw() -> RawConfig {
+        RawConfig {
+            slack_signing_secret: Some("s".into()),
+            slack_client_id: Some("1234567890.1234567890".into()),
+            slack_client_secret: Some("client-secret-value".into()),
+            slack_redirect_uri: Some("https://bot.example.com/slack/oauth_redirect".into()),
+            encryption_key: Some(KEY.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn oauth_is_off_without_client_credentials_and_on_with_them() {
+        let c = RawConfig {
+            slack_signing_secret: Some("s".into()),
+            ..Default::default()
+        }
+        .into_config()
+        .unwrap();
+        assert!(c.slack.unwrap().oauth.is_none());
+        let o = oauth_raw().into_config().unwrap().slack.unwrap().oauth.unwrap();
+        assert_eq!(o.client_id, "1234567890.1234567890");
+        assert_eq!(o.redirect_uri, "https://bot.example.com/slack/oauth_redirect");
+        assert_eq!(o.authorize_url, "https://slack.com/oauth/v2/authorize");
+    }
+
+    #[test]
+    fn slacks_consent_page_sits_beside_the_api_url() {
+        for api in ["http://127.0.0.1:9/api/", "http://127.0.0.1:9/api"] {
+            let o = RawConfig {
+                slack_api_url: Some(api.into()),
+                ..oauth_raw()
+            }
+            .into_config()
+            .unwrap()
+            .slack
+            .unwrap()
+            .oauth
+            .unwrap();
+            assert_eq!(o.authorize_url, "http://127.0.0.1:9/oauth/v2/authorize", "{api}");
+        }
+    }
+
+    #[test]
+    fn both_modes_may_be_on_together() {
+        let s = RawConfig {
+            slack_bot_token: Some("xoxb-1".into()),
+            ..oauth_raw()
+        }
+        .into_config()
+        .unwrap()
+        .slack
+        .unwrap();
+        assert!(s.bot_token.is_some() && s.oauth.is_some());
+    }
+
+    #[test]
+    fn each_malformed_oauth_setting_names_its_variable_on_one_line() {
+        let cases = [
+            (
+                RawConfig {
+                    slack_client_secret: None,
+                    ..oauth_raw()
+                },
+                "SLACK_CLIENT_SECRET",
+            ),
+            (
+                RawConfig {
+                    slack_client_id: None,
+                    ..oauth_raw()
+                },
+                "SLACK_CLIENT_ID",
+            ),
+            (
+                RawConfig {
+                    slack_client_id: Some("my-app".into()),
+                    ..oauth_raw()
+                },
+                "SLACK_CLIENT_ID",
+            ),
+            (
+                RawConfig {
+                    slack_redirect_uri: None,
+                    ..oauth_raw()
+                },
+                "SLACK_REDIRECT_URI",
+            ),
+            (
+                RawConfig {
+                    slack_redirect_uri: Some("not a url".into()),
+                    ..oauth_raw()
+                },
+                "SLACK_REDIRECT_URI",
+            ),
+            (
+                RawConfig {
+                    slack_redirect_uri: Some("http://bot.example.com/slack/oauth_redirect".into()),
+                    ..oauth_raw()
+                },
+                "SLACK_REDIRECT_URI",
+            ),
+            (
+                RawConfig {
+                    encryption_key: None,
+                    ..oauth_raw()
+                },
+                "ONEONONE_ENCRYPTION_KEY",
+            ),
+            (
+                RawConfig {
+                    encryption_key: Some("c2hvcnQ=".into()),
+                    ..oauth_raw()
+                },
+                "ONEONONE_ENCRYPTION_KEY",
+            ),
+            (
+                RawConfig {
+                    encryption_key: Some("%%%".into()),
+                    ..oauth_raw()
+                },
+                "ONEONONE_ENCRYPTION_KEY",
+            ),
+            (
+                RawConfig {
+                    slack_signing_secret: None,
+                    ..oauth_raw()
+                },
+                "SLACK_SIGNING_SECRET",
+            ),
+            (
+                RawConfig {
+                    encryption_key: Some("nope".into()),
+                    slack_client_id: None,
+                    slack_client_secret: None,
+                    ..oauth_raw()
+                },
+                "ONEONONE_ENCRYPTION_KEY",
+            ),
+        ];
+        for (raw, var) in cases {
+            let err = raw.into_config().unwrap_err();
+            assert_eq!(err.var, var, "{err}");
+            assert!(err.to_string().starts_with(var));
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn the_client_secret_and_the_key_do_not_appear_in_debug_output_or_errors() {
+        let c = oauth_raw().into_config().unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("client-secret-value") && !dbg.contains(KEY), "{dbg}");
+        let err = RawConfig {
+            slack_redirect_uri: None,
+            ..oauth_raw()
+        }
+        .into_config()
+        .unwrap_err();
+        assert!(!err.to_string().contains("client-secret-value"));
+    }
+
     const APP_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
     const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 

@@ -209,7 +209,7 @@ with_oauth!(
             cookie,
             format!("oneonone_slack_oauth_state={state}; HttpOnly; Secure; SameSite=Lax; Path=/slack; Max-Age=600")
         );
-        let again = begin(&app).await;
+        let again = begin(app).await;
         assert_ne!(&again.state, state, "a new state each time");
     }
 );
@@ -217,11 +217,11 @@ with_oauth!(
 with_oauth!(
     the_install_flow_stores_an_encrypted_install_and_the_workspace_uses_its_own_token,
     |app| {
-        add_team_users(&app);
+        add_team_users(app);
         app.slack.next_install(grant(T2, "Second <Workspace>", None));
-        let begun = begin(&app).await;
+        let begun = begin(app).await;
         let query = consent(&begun).await;
-        let (status, body, cleared) = finish(&app, &query, Some(&begun.cookie)).await;
+        let (status, body, cleared) = finish(app, &query, Some(&begun.cookie)).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("oneonone is installed"), "{body}");
         assert!(body.contains("Second &lt;Workspace&gt;"), "escaped: {body}");
@@ -271,7 +271,7 @@ with_oauth!(
         // A command from the new workspace: its profile lookups use its token.
         let before = app.slack.calls_to("users.info").len();
         let answer = command_in(
-            &app,
+            app,
             T2,
             BOSS,
             &format!("setup <@{WORKER}|wes> weekly on tuesday at 10:00 tz Europe/Berlin"),
@@ -315,8 +315,8 @@ with_oauth!(
 );
 
 with_oauth!(a_reinstall_replaces_the_workspaces_token, |app| {
-    let first = install(&app, grant(T2, "Second", None)).await;
-    let second = install(&app, grant(T2, "Second", None)).await;
+    let first = install(app, grant(T2, "Second", None)).await;
+    let second = install(app, grant(T2, "Second", None)).await;
     assert_ne!(first, second);
     let token = app.slack_state().token(T2).await.unwrap().unwrap();
     assert_eq!(secrecy::ExposeSecret::expose_secret(&token), second);
@@ -327,12 +327,12 @@ with_oauth!(a_reinstall_replaces_the_workspaces_token, |app| {
 with_oauth!(
     a_reused_state_is_refused_with_a_page_and_nothing_more_is_exchanged,
     |app| {
-        let begun = begin(&app).await;
+        let begun = begin(app).await;
         let query = consent(&begun).await;
-        let (status, _, _) = finish(&app, &query, Some(&begun.cookie)).await;
+        let (status, _, _) = finish(app, &query, Some(&begun.cookie)).await;
         assert_eq!(status, 200);
         app.db.delete_slack_installation(T2).await.unwrap();
-        let (status, body, _) = finish(&app, &query, Some(&begun.cookie)).await;
+        let (status, body, _) = finish(app, &query, Some(&begun.cookie)).await;
         assert_eq!(status, 400);
         assert!(body.contains("already used"), "{body}");
         assert!(body.contains("href=\"/slack/install\""), "{body}");
@@ -346,10 +346,10 @@ with_oauth!(
 );
 
 with_oauth!(an_expired_state_is_refused_and_nothing_is_stored, |app| {
-    let begun = begin(&app).await;
+    let begun = begin(app).await;
     let query = consent(&begun).await;
     app.clock.advance(chrono::Duration::minutes(11));
-    let (status, body, _) = finish(&app, &query, Some(&begun.cookie)).await;
+    let (status, body, _) = finish(app, &query, Some(&begun.cookie)).await;
     assert_eq!(status, 400);
     assert!(body.contains("expired"), "{body}");
     assert!(app.slack.calls_to("oauth.v2.access").is_empty());
@@ -357,22 +357,22 @@ with_oauth!(an_expired_state_is_refused_and_nothing_is_stored, |app| {
 });
 
 with_oauth!(a_state_from_another_browser_or_without_a_cookie_is_refused, |app| {
-    let mine = begin(&app).await;
+    let mine = begin(app).await;
     let query = consent(&mine).await;
     // An attacker's browser has its own (valid) state, not this one.
-    let theirs = begin(&app).await;
+    let theirs = begin(app).await;
     for cookie in [None, Some(theirs.cookie.as_str()), Some("oneonone_slack_oauth_state=")] {
-        let (status, body, _) = finish(&app, &query, cookie).await;
+        let (status, body, _) = finish(app, &query, cookie).await;
         assert_eq!(status, 400, "{cookie:?}");
         assert!(body.contains("another browser"), "{body}");
     }
-    let (status, body, _) = finish(&app, "code=abc", Some(&mine.cookie)).await;
+    let (status, body, _) = finish(app, "code=abc", Some(&mine.cookie)).await;
     assert_eq!(status, 400);
     assert!(body.contains("incomplete"), "{body}");
     assert!(app.slack.calls_to("oauth.v2.access").is_empty());
     assert!(app.db.slack_installation(T2).await.unwrap().is_none());
     // The rightful browser can still finish.
-    let (status, _, _) = finish(&app, &query, Some(&mine.cookie)).await;
+    let (status, _, _) = finish(app, &query, Some(&mine.cookie)).await;
     assert_eq!(status, 200);
 });
 
@@ -380,24 +380,24 @@ with_oauth!(
     a_cancelled_install_shows_a_page_stores_nothing_and_spends_the_state,
     |app| {
         app.slack.cancel_next_authorize();
-        let begun = begin(&app).await;
+        let begun = begin(app).await;
         let query = consent(&begun).await;
         assert!(query.contains("error=access_denied"), "{query}");
-        let (status, body, _) = finish(&app, &query, Some(&begun.cookie)).await;
+        let (status, body, _) = finish(app, &query, Some(&begun.cookie)).await;
         assert_eq!(status, 400);
         assert!(body.contains("cancelled"), "{body}");
         assert!(app.slack.calls_to("oauth.v2.access").is_empty());
         assert!(app.db.slack_installation(T2).await.unwrap().is_none());
         let forged = format!("code=x&state={}", begun.state);
-        let (status, body, _) = finish(&app, &forged, Some(&begun.cookie)).await;
+        let (status, body, _) = finish(app, &forged, Some(&begun.cookie)).await;
         assert_eq!(status, 400);
         assert!(body.contains("already used"), "{body}");
     }
 );
 
 with_oauth!(a_code_slack_refuses_and_an_org_wide_install_are_friendly_pages, |app| {
-    let begun = begin(&app).await;
-    let (status, body, _) = finish(&app, &format!("code=forged&state={}", begun.state), Some(&begun.cookie)).await;
+    let begun = begin(app).await;
+    let (status, body, _) = finish(app, &format!("code=forged&state={}", begun.state), Some(&begun.cookie)).await;
     assert_eq!(status, 400);
     assert!(body.contains("invalid_code"), "{body}");
 
@@ -405,9 +405,9 @@ with_oauth!(a_code_slack_refuses_and_an_org_wide_install_are_friendly_pages, |ap
         enterprise_install: true,
         ..grant("T0GRIDGRID", "Grid", None)
     });
-    let begun = begin(&app).await;
+    let begun = begin(app).await;
     let query = consent(&begun).await;
-    let (status, body, _) = finish(&app, &query, Some(&begun.cookie)).await;
+    let (status, body, _) = finish(app, &query, Some(&begun.cookie)).await;
     assert_eq!(status, 400);
     assert!(body.contains("org-wide"), "{body}");
     assert!(app.db.slack_installation("T0GRIDGRID").await.unwrap().is_none());
@@ -427,10 +427,10 @@ async fn without_client_credentials_the_install_routes_do_not_exist() {
 with_oauth!(
     a_rotating_token_is_refreshed_once_before_it_expires_even_under_concurrent_commands,
     |app| {
-        add_team_users(&app);
+        add_team_users(app);
         app.slack
             .add_user("U0BBTHIRD1", "Tia Third", "Europe/Berlin", "tia@second.example");
-        let first = install(&app, grant(T2, "Second", Some(12 * 3600))).await;
+        let first = install(app, grant(T2, "Second", Some(12 * 3600))).await;
         assert!(first.starts_with("xoxe.xoxb-"));
         let stored = app.db.slack_installation(T2).await.unwrap().unwrap();
         assert!(stored.bot_refresh_token.is_some());
@@ -438,22 +438,22 @@ with_oauth!(
         assert!(!contains(&raw, "xoxe"), "neither token in the clear");
 
         // 12 h of life: used as is.
-        command_in(&app, T2, BOSS, "help").await;
-        assert_eq!(refreshes(&app), 0);
+        command_in(app, T2, BOSS, "help").await;
+        assert_eq!(refreshes(app), 0);
 
         // 10 h later fewer than 2 h remain: three people at once, one refresh.
         app.clock
             .advance(chrono::Duration::hours(10) + chrono::Duration::minutes(1));
         let before = app.slack.calls_to("users.info").len();
         let (a, b, c) = tokio::join!(
-            command_in(&app, T2, WORKER, "help"),
-            command_in(&app, T2, "U0BBTHIRD1", "help"),
-            command_in(&app, T2, BOSS, "actions"),
+            command_in(app, T2, WORKER, "help"),
+            command_in(app, T2, "U0BBTHIRD1", "help"),
+            command_in(app, T2, BOSS, "actions"),
         );
         for answer in [a, b, c] {
             assert!(answer["text"].is_string(), "{answer}");
         }
-        assert_eq!(refreshes(&app), 1);
+        assert_eq!(refreshes(app), 1);
         let refresh = app
             .slack
             .calls_to("oauth.v2.access")
@@ -485,7 +485,7 @@ with_oauth!(
 with_oauth!(
     two_replicas_refresh_a_token_once_and_the_loser_uses_the_winners_token,
     |app| {
-        install(&app, grant(T2, "Second", Some(3600))).await;
+        install(app, grant(T2, "Second", Some(3600))).await;
         let (one, two) = (app.slack_state(), app.slack_state());
         let calls = (0..6).map(|i| {
             let replica = if i % 2 == 0 { one.clone() } else { two.clone() };
@@ -495,7 +495,7 @@ with_oauth!(
         for call in calls.collect::<Vec<_>>() {
             seen.insert(secrecy::ExposeSecret::expose_secret(&call.await.unwrap()).to_owned());
         }
-        assert_eq!(refreshes(&app), 1, "one refresh for both replicas");
+        assert_eq!(refreshes(app), 1, "one refresh for both replicas");
         // Each caller got a working token: the refreshed one, or the old one
         // while the other replica was still refreshing (it is valid for an hour).
         let newest = app.slack.bot_token_of(T2).unwrap();
@@ -510,25 +510,27 @@ with_oauth!(
 with_oauth!(
     app_uninstalled_deletes_the_workspaces_tokens_and_nothing_more_is_sent_there,
     |app| {
-        add_team_users(&app);
-        let token = install(&app, grant(T2, "Second", None)).await;
+        add_team_users(app);
+        let token = install(app, grant(T2, "Second", None)).await;
         command_in(
-            &app,
+            app,
             T2,
             BOSS,
             &format!("setup <@{WORKER}|wes> weekly on tuesday at 10:00 tz Europe/Berlin"),
         )
         .await;
+        // The set-up's notice and both App Home refreshes are out (with the token).
         app.slack.wait_for("chat.postMessage", 1).await;
+        app.slack.wait_for("views.publish", 2).await;
 
         event_in(
-            &app,
+            app,
             T2,
             "Ev0UNINST01",
             serde_json::json!({"type": "app_uninstalled", "event_ts": "1764317300.000800"}),
         )
         .await;
-        wait_until_uninstalled(&app, T2).await;
+        wait_until_uninstalled(app, T2).await;
         let uninstalled_at = app.slack.calls().len();
         assert!(app.slack_state().token(T2).await.unwrap().is_none());
 
@@ -544,7 +546,7 @@ with_oauth!(
         );
         // A DM to the bot from there is not answered either.
         event_in(
-            &app,
+            app,
             T2,
             "Ev0DMAFTER1",
             serde_json::json!({"type": "message", "channel_type": "im", "channel": "D0DMCHAN02",
@@ -564,9 +566,9 @@ with_oauth!(
 with_oauth!(
     tokens_revoked_for_the_bot_deletes_the_install_and_for_users_only_does_not,
     |app| {
-        install(&app, grant(T2, "Second", None)).await;
+        install(app, grant(T2, "Second", None)).await;
         event_in(
-            &app,
+            app,
             T2,
             "Ev0REVOKE01",
             serde_json::json!({"type": "tokens_revoked", "tokens": {"oauth": ["U0SOMEONE1"], "bot": []}}),
@@ -577,13 +579,13 @@ with_oauth!(
         assert!(app.db.slack_installation(T2).await.unwrap().is_some());
 
         event_in(
-            &app,
+            app,
             T2,
             "Ev0REVOKE02",
             serde_json::json!({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UT0BBBBBBBBOT"]}}),
         )
         .await;
-        wait_until_uninstalled(&app, T2).await;
+        wait_until_uninstalled(app, T2).await;
         // The single-workspace team is untouched by another team's uninstall.
         assert!(app.slack_state().token(TEAM).await.unwrap().is_some());
     }
