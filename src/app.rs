@@ -37,7 +37,7 @@ impl App {
         db.migrate().await.context("cannot apply the database migrations")?;
 
         let slack = match &config.slack {
-            Some(sc) => Some(slack::SlackState::new(sc, clock.clone())?),
+            Some(sc) => Some(slack::SlackState::new(sc, db.clone(), clock.clone())?),
             None => {
                 tracing::warn!("Slack is off: SLACK_SIGNING_SECRET is not set");
                 None
@@ -184,7 +184,7 @@ pub async fn tick(config: Config, now: chrono::DateTime<chrono::Utc>) -> anyhow:
     // Time runs from `now` at real speed, so pacing waits really wait.
     let clock = Clock::starting_at(now);
     let slack = match &config.slack {
-        Some(sc) => Some(slack::SlackState::new(sc, clock.clone())?),
+        Some(sc) => Some(slack::SlackState::new(sc, db.clone(), clock.clone())?),
         None => None,
     };
     let teams = match &config.teams {

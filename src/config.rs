@@ -6,6 +6,7 @@
 use secrecy::SecretString;
 use std::net::SocketAddr;
 
+use crate::crypto::EncryptionKey;
 use crate::teams::connector::{TrustedUrls, secure_or_loopback};
 
 /// A setting that is missing or malformed: one line, naming the variable.
@@ -37,6 +38,25 @@ pub struct SlackConfig {
     pub bot_token: Option<SecretString>,
     /// Base URL of the Web API, always ending in `/`.
     pub api_url: String,
+    /// Many workspaces: the OAuth v2 install flow; `None` when
+    /// `SLACK_CLIENT_ID` and `SLACK_CLIENT_SECRET` are not set.
+    pub oauth: Option<SlackOAuthConfig>,
+}
+
+/// The OAuth v2 install flow for many workspaces (`SLACK_CLIENT_ID`,
+/// `SLACK_CLIENT_SECRET`, `SLACK_REDIRECT_URI`, `ONEONONE_ENCRYPTION_KEY`).
+#[derive(Debug, Clone)]
+pub struct SlackOAuthConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// The public URL of `/slack/oauth_redirect`, exactly as listed in the
+    /// app's `oauth_config.redirect_urls`.
+    pub redirect_uri: String,
+    /// Slack's consent page, `oauth/v2/authorize` beside the Web API's `api/`
+    /// (`https://slack.com/oauth/v2/authorize` for the default API URL).
+    pub authorize_url: String,
+    /// Encrypts the installations' tokens at rest.
+    pub encryption_key: EncryptionKey,
 }
 
 /// How the Azure Bot registration was created (`MICROSOFT_APP_TYPE`). It only
@@ -136,6 +156,18 @@ pub struct RawConfig {
     /// Base URL of the Slack Web API
     #[arg(long, env = "SLACK_API_URL")]
     pub slack_api_url: Option<String>,
+    /// Slack app's client id (with the secret: the OAuth install flow for many workspaces)
+    #[arg(long, env = "SLACK_CLIENT_ID")]
+    pub slack_client_id: Option<String>,
+    /// Slack app's client secret
+    #[arg(long, env = "SLACK_CLIENT_SECRET", hide_env_values = true)]
+    pub slack_client_secret: Option<String>,
+    /// Public URL of /slack/oauth_redirect (required with OAuth)
+    #[arg(long, env = "SLACK_REDIRECT_URI")]
+    pub slack_redirect_uri: Option<String>,
+    /// 32 random bytes in base64 (`openssl rand -base64 32`) that encrypt stored OAuth tokens
+    #[arg(long, env = "ONEONONE_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
     /// `text` or `json`
     #[arg(long, env = "ONEONONE_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -314,16 +346,24 @@ impl RawConfig {
                 "does not look like a Slack bot token (xoxb-…)",
             ));
         }
+        let oauth = self.slack_oauth(&api_url)?;
         let slack = match non_empty(&self.slack_signing_secret) {
             Some(secret) => Some(SlackConfig {
                 signing_secret: SecretString::from(secret.to_string()),
                 bot_token,
                 api_url,
+                oauth,
             }),
             None if bot_token.is_some() => {
                 return Err(invalid(
                     "SLACK_SIGNING_SECRET",
                     "required when SLACK_BOT_TOKEN is set (every Slack request is verified with it)",
+                ));
+            }
+            None if oauth.is_some() => {
+                return Err(invalid(
+                    "SLACK_SIGNING_SECRET",
+                    "required when SLACK_CLIENT_ID is set (every Slack request is verified with it)",
                 ));
             }
             None => None,
@@ -346,6 +386,70 @@ impl RawConfig {
             log_format,
             tick: (!self.no_scheduler).then_some(tick),
         })
+    }
+}
+
+impl RawConfig {
+    /// The OAuth install flow's settings: `None` when neither client id nor
+    /// secret is set; then a redirect URI and an encryption key are required.
+    /// `api_url` is `SLACK_API_URL` ending in `/`: Slack's consent page sits
+    /// beside it (`…/api/` → `…/oauth/v2/authorize`), so a test's fake
+    /// Slack serves both.
+    fn slack_oauth(&self, api_url: &str) -> Result<Option<SlackOAuthConfig>, ConfigError> {
+        // A key is checked whenever it is set: a malformed one is a mistake either way.
+        let key = non_empty(&self.encryption_key)
+            .map(|k| EncryptionKey::from_base64(k).map_err(|reason| invalid("ONEONONE_ENCRYPTION_KEY", reason)))
+            .transpose()?;
+        let (client_id, secret) = match (non_empty(&self.slack_client_id), non_empty(&self.slack_client_secret)) {
+            (None, None) => return Ok(None),
+            (Some(id), Some(secret)) => (id, secret),
+            (Some(_), None) => {
+                return Err(invalid(
+                    "SLACK_CLIENT_SECRET",
+                    "required when SLACK_CLIENT_ID is set (Basic Info -> App Credentials in the Slack app's settings)",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(invalid("SLACK_CLIENT_ID", "required when SLACK_CLIENT_SECRET is set"));
+            }
+        };
+        if !client_id.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return Err(invalid(
+                "SLACK_CLIENT_ID",
+                "expected the app's client id, digits and dots like 1234567890.1234567890",
+            ));
+        }
+        let Some(redirect_raw) = non_empty(&self.slack_redirect_uri) else {
+            return Err(invalid(
+                "SLACK_REDIRECT_URI",
+                "required when SLACK_CLIENT_ID is set: the public URL of /slack/oauth_redirect, \
+                 e.g. https://bot.example.com/slack/oauth_redirect",
+            ));
+        };
+        let redirect =
+            url::Url::parse(redirect_raw).map_err(|e| invalid("SLACK_REDIRECT_URI", format!("not a URL ({e})")))?;
+        if !secure_or_loopback(&redirect) || redirect.query().is_some() || redirect.fragment().is_some() {
+            return Err(invalid(
+                "SLACK_REDIRECT_URI",
+                "must be an https:// URL without query or fragment (http:// only for 127.0.0.1 or localhost)",
+            ));
+        }
+        let Some(encryption_key) = key else {
+            return Err(invalid(
+                "ONEONONE_ENCRYPTION_KEY",
+                "required when SLACK_CLIENT_ID is set (it encrypts stored tokens); generate one with `openssl rand -base64 32`",
+            ));
+        };
+        let authorize_url = url::Url::parse(api_url)
+            .and_then(|u| u.join("../oauth/v2/authorize"))
+            .map_err(|e| invalid("SLACK_API_URL", format!("no OAuth page beside it ({e})")))?;
+        Ok(Some(SlackOAuthConfig {
+            client_id: client_id.to_string(),
+            client_secret: SecretString::from(secret.to_string()),
+            redirect_uri: redirect_raw.to_string(),
+            authorize_url: authorize_url.to_string(),
+            encryption_key,
+        }))
     }
 }
 
@@ -479,6 +583,169 @@ mod tests {
         .into_config()
         .unwrap();
         assert_eq!(c.slack.unwrap().api_url, "http://127.0.0.1:9/api/");
+    }
+
+    const KEY: &str = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
+
+    fn oauth_raw() -> RawConfig {
+        RawConfig {
+            slack_signing_secret: Some("s".into()),
+            slack_client_id: Some("1234567890.1234567890".into()),
+            slack_client_secret: Some("client-secret-value".into()),
+            slack_redirect_uri: Some("https://bot.example.com/slack/oauth_redirect".into()),
+            encryption_key: Some(KEY.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn oauth_is_off_without_client_credentials_and_on_with_them() {
+        let c = RawConfig {
+            slack_signing_secret: Some("s".into()),
+            ..Default::default()
+        }
+        .into_config()
+        .unwrap();
+        assert!(c.slack.unwrap().oauth.is_none());
+        let o = oauth_raw().into_config().unwrap().slack.unwrap().oauth.unwrap();
+        assert_eq!(o.client_id, "1234567890.1234567890");
+        assert_eq!(o.redirect_uri, "https://bot.example.com/slack/oauth_redirect");
+        assert_eq!(o.authorize_url, "https://slack.com/oauth/v2/authorize");
+    }
+
+    #[test]
+    fn slacks_consent_page_sits_beside_the_api_url() {
+        for api in ["http://127.0.0.1:9/api/", "http://127.0.0.1:9/api"] {
+            let o = RawConfig {
+                slack_api_url: Some(api.into()),
+                ..oauth_raw()
+            }
+            .into_config()
+            .unwrap()
+            .slack
+            .unwrap()
+            .oauth
+            .unwrap();
+            assert_eq!(o.authorize_url, "http://127.0.0.1:9/oauth/v2/authorize", "{api}");
+        }
+    }
+
+    #[test]
+    fn both_modes_may_be_on_together() {
+        let s = RawConfig {
+            slack_bot_token: Some("xoxb-1".into()),
+            ..oauth_raw()
+        }
+        .into_config()
+        .unwrap()
+        .slack
+        .unwrap();
+        assert!(s.bot_token.is_some() && s.oauth.is_some());
+    }
+
+    #[test]
+    fn each_malformed_oauth_setting_names_its_variable_on_one_line() {
+        let cases = [
+            (
+                RawConfig {
+                    slack_client_secret: None,
+                    ..oauth_raw()
+                },
+                "SLACK_CLIENT_SECRET",
+            ),
+            (
+                RawConfig {
+                    slack_client_id: None,
+                    ..oauth_raw()
+                },
+                "SLACK_CLIENT_ID",
+            ),
+            (
+                RawConfig {
+                    slack_client_id: Some("my-app".into()),
+                    ..oauth_raw()
+                },
+                "SLACK_CLIENT_ID",
+            ),
+            (
+                RawConfig {
+                    slack_redirect_uri: None,
+                    ..oauth_raw()
+                },
+                "SLACK_REDIRECT_URI",
+            ),
+            (
+                RawConfig {
+                    slack_redirect_uri: Some("not a url".into()),
+                    ..oauth_raw()
+                },
+                "SLACK_REDIRECT_URI",
+            ),
+            (
+                RawConfig {
+                    slack_redirect_uri: Some("http://bot.example.com/slack/oauth_redirect".into()),
+                    ..oauth_raw()
+                },
+                "SLACK_REDIRECT_URI",
+            ),
+            (
+                RawConfig {
+                    encryption_key: None,
+                    ..oauth_raw()
+                },
+                "ONEONONE_ENCRYPTION_KEY",
+            ),
+            (
+                RawConfig {
+                    encryption_key: Some("c2hvcnQ=".into()),
+                    ..oauth_raw()
+                },
+                "ONEONONE_ENCRYPTION_KEY",
+            ),
+            (
+                RawConfig {
+                    encryption_key: Some("%%%".into()),
+                    ..oauth_raw()
+                },
+                "ONEONONE_ENCRYPTION_KEY",
+            ),
+            (
+                RawConfig {
+                    slack_signing_secret: None,
+                    ..oauth_raw()
+                },
+                "SLACK_SIGNING_SECRET",
+            ),
+            (
+                RawConfig {
+                    encryption_key: Some("nope".into()),
+                    slack_client_id: None,
+                    slack_client_secret: None,
+                    ..oauth_raw()
+                },
+                "ONEONONE_ENCRYPTION_KEY",
+            ),
+        ];
+        for (raw, var) in cases {
+            let err = raw.into_config().unwrap_err();
+            assert_eq!(err.var, var, "{err}");
+            assert!(err.to_string().starts_with(var));
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn the_client_secret_and_the_key_do_not_appear_in_debug_output_or_errors() {
+        let c = oauth_raw().into_config().unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("client-secret-value") && !dbg.contains(KEY), "{dbg}");
+        let err = RawConfig {
+            slack_redirect_uri: None,
+            ..oauth_raw()
+        }
+        .into_config()
+        .unwrap_err();
+        assert!(!err.to_string().contains("client-secret-value"));
     }
 
     const APP_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod lifecycle;

@@ -20,6 +20,11 @@ pub const EVENTS_PATH: &str = "/slack/events";
 /// Where Slack posts block actions, view submissions and shortcuts (form
 /// body with a `payload` JSON field).
 pub const INTERACTIVITY_PATH: &str = "/slack/interactivity";
+/// Where people start an OAuth install (only with `SLACK_CLIENT_ID`).
+pub const INSTALL_PATH: &str = "/slack/install";
+/// Where Slack sends the browser back after consent (the manifest's
+/// `oauth_config.redirect_urls`).
+pub const OAUTH_REDIRECT_PATH: &str = "/slack/oauth_redirect";
 
 /// The bot events the app subscribes to.
 pub const BOT_EVENTS: &[&str] = &[
@@ -51,6 +56,10 @@ pub const API_METHODS: &[(&str, &str)] = &[
     ("views.update", ""),
     ("views.publish", ""),
     ("reactions.add", "reactions:write"),
+    // OAuth installs: the code exchange and token refresh (client id and
+    // secret, no token), and the new bot's own ids.
+    ("oauth.v2.access", ""),
+    ("auth.test", ""),
 ];
 
 /// Bot scopes needed by events and features that are not Web API calls, each
@@ -118,8 +127,14 @@ mod tests {
 
     #[test]
     fn the_paths_are_absolute_and_distinct() {
-        let paths = [COMMANDS_PATH, EVENTS_PATH, INTERACTIVITY_PATH];
+        let paths = [
+            COMMANDS_PATH,
+            EVENTS_PATH,
+            INTERACTIVITY_PATH,
+            INSTALL_PATH,
+            OAUTH_REDIRECT_PATH,
+        ];
         assert!(paths.iter().all(|p| p.starts_with("/slack/")));
-        assert_eq!(paths.iter().collect::<BTreeSet<_>>().len(), 3);
+        assert_eq!(paths.iter().collect::<BTreeSet<_>>().len(), 5);
     }
 }

@@ -47,6 +47,14 @@ pub enum SlackApiError {
     Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// What `auth.test` says about a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub team_id: String,
+    pub user_id: String,
+    pub bot_id: Option<String>,
+}
+
 /// A cheap-to-clone handle on the Slack Web API.
 #[derive(Clone)]
 pub struct SlackApi {
@@ -102,6 +110,20 @@ impl SlackApi {
         let req = SlackApiUsersInfoRequest::new(SlackUserId::new(user.to_owned()));
         let res = self.call("users.info", session.users_info(&req)).await?;
         Ok(profile_of(&res.user))
+    }
+
+    /// `auth.test`: who a token belongs to — the team, the bot's user id and
+    /// its bot id (`oauth.v2.access` does not return the bot id).
+    #[tracing::instrument(name = "slack.auth_test", skip_all, fields(slack.team = team_id))]
+    pub async fn auth_test(&self, token: &SecretString, team_id: &str) -> Result<TokenOwner, SlackApiError> {
+        let token = api_token(token, team_id);
+        let session = self.client.open_session(&token);
+        let res = self.call("auth.test", session.auth_test()).await?;
+        Ok(TokenOwner {
+            team_id: res.team_id.0,
+            user_id: res.user_id.0,
+            bot_id: res.bot_id.map(|b| b.0),
+        })
     }
 
     /// `conversations.open` with one user: the id of the bot's DM with them.

@@ -94,10 +94,15 @@ async fn handle_event(st: SlackAppState, team_id: String, event: Value) {
                 Err(e) => tracing::warn!(error = %e, "App Home: caller not resolved"),
             }
         }
-        Some("app_uninstalled") | Some("tokens_revoked") => {
-            // Single-workspace mode keeps no stored tokens; the OAuth install
-            // flow (a later issue) deletes the workspace's tokens here.
-            tracing::info!(slack.team = %team_id, "Slack app uninstalled or tokens revoked");
+        // Either may come first (Slack sends both on an uninstall); deleting
+        // is idempotent. We hold bot tokens only, so a revocation that lists
+        // only user tokens changes nothing.
+        Some("app_uninstalled") => st.slack.forget_workspace(&team_id).await,
+        Some("tokens_revoked") => {
+            let bots = event["tokens"]["bot"].as_array().is_some_and(|b| !b.is_empty());
+            if bots {
+                st.slack.forget_workspace(&team_id).await;
+            }
         }
         _ => {}
     }
@@ -151,7 +156,7 @@ async fn dm_command(st: &SlackAppState, team_id: &str, user: &str, channel: &str
         // An agenda asked for in the DM is posted as a live agenda message.
         (Some(meeting), Some(actor)) => post_agenda(st, team_id, channel, &actor.person, meeting, &outcome.reply).await,
         _ => {
-            let Some(token) = st.slack.token_for(team_id).cloned() else {
+            let Some(token) = st.slack.token_for(team_id).await else {
                 tracing::warn!("cannot answer a DM: no Slack bot token configured");
                 return;
             };
@@ -203,7 +208,7 @@ async fn thread_reply(
     .await
     {
         Ok(outcome) if outcome.agenda.is_some() => {
-            if let Some(token) = st.slack.token_for(team_id).cloned()
+            if let Some(token) = st.slack.token_for(team_id).await
                 && let Err(e) = st
                     .slack
                     .api
@@ -281,7 +286,7 @@ async fn on_reaction(st: &SlackAppState, team_id: &str, event: &Value) {
     } else {
         return;
     };
-    let Some(token) = st.slack.token_for(team_id).cloned() else {
+    let Some(token) = st.slack.token_for(team_id).await else {
         return;
     };
     if let Err(e) = st

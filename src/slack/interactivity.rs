@@ -187,7 +187,7 @@ async fn block_action(st: SlackAppState, team_id: String, user_id: String, p: Va
 }
 
 async fn dm(st: &SlackAppState, team_id: &str, user_id: &str, reply: &Reply) {
-    let Some(token) = st.slack.token_for(team_id).cloned() else {
+    let Some(token) = st.slack.token_for(team_id).await else {
         return;
     };
     let sent = async {
@@ -351,7 +351,7 @@ async fn open(
     trigger_id: &str,
     view: SlackView,
 ) -> Result<Option<Outcome>, CommandError> {
-    let Some(token) = st.slack.token_for(team_id).cloned() else {
+    let Some(token) = st.slack.token_for(team_id).await else {
         return Ok(Some(
             Reply::text("The bot has no Slack token configured, so it cannot open forms.").into(),
         ));
@@ -546,7 +546,7 @@ async fn shortcut(st: SlackAppState, team_id: String, user_id: String, p: Value)
         }
         return;
     }
-    let Some(token) = st.slack.token_for(&team_id).cloned() else {
+    let Some(token) = st.slack.token_for(&team_id).await else {
         return;
     };
     let permalink = match st.slack.api.permalink(&token, &team_id, &channel, &ts).await {

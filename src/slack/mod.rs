@@ -9,9 +9,11 @@ pub mod events;
 pub mod inbound;
 pub mod interactivity;
 pub mod modals;
+pub mod oauth;
 pub mod render;
 pub mod sender;
 pub mod sync;
+pub mod tokens;
 pub mod verify;
 
 use crate::clock::Clock;
@@ -20,12 +22,15 @@ use crate::config::SlackConfig;
 use crate::domain::model::Workspace;
 use crate::domain::reply::Notice;
 use crate::http::AppState;
+use crate::store::Db;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::post;
+use axum::routing::{get, post};
 use client::{SlackApi, SlackApiError};
 use secrecy::SecretString;
+use std::sync::Arc;
 use std::time::Duration;
+use tokens::{Installations, TokenError};
 use verify::SlackSigning;
 
 /// How long a command waits for `users.info` before going on with what it
@@ -36,21 +41,91 @@ const DIRECTORY_TIMEOUT: Duration = Duration::from_millis(1500);
 pub struct SlackState {
     pub signing: SlackSigning,
     pub api: SlackApi,
+    /// Single-workspace mode: `SLACK_BOT_TOKEN`.
     pub bot_token: Option<SecretString>,
+    /// Many workspaces: the OAuth installs (with `SLACK_CLIENT_ID`).
+    pub installs: Option<Installations>,
+    /// With OAuth on, `SLACK_BOT_TOKEN` serves only its own workspace,
+    /// learned once from `auth.test`.
+    bot_token_team: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl SlackState {
-    pub fn new(config: &SlackConfig, clock: Clock) -> anyhow::Result<Self> {
+    pub fn new(config: &SlackConfig, db: Db, clock: Clock) -> anyhow::Result<Self> {
+        let installs = match &config.oauth {
+            Some(oauth) => Some(Installations::new(oauth, &config.api_url, db, clock.clone())?),
+            None => None,
+        };
         Ok(SlackState {
             signing: SlackSigning::new(config.signing_secret.clone(), clock),
             api: SlackApi::new(&config.api_url)?,
             bot_token: config.bot_token.clone(),
+            installs,
+            bot_token_team: Arc::default(),
         })
     }
 
-    /// The bot token for a workspace (single-workspace mode: the configured one).
-    pub fn token_for(&self, _team_id: &str) -> Option<&SecretString> {
-        self.bot_token.as_ref()
+    /// The bot token for a workspace: its OAuth install's (refreshed if it
+    /// is about to expire), else `SLACK_BOT_TOKEN`; `Ok(None)` when it has
+    /// neither.
+    pub async fn token(&self, team_id: &str) -> Result<Option<SecretString>, TokenError> {
+        let Some(installs) = &self.installs else {
+            // Single-workspace mode: the one token, whatever the team.
+            return Ok(self.bot_token.clone());
+        };
+        if let Some(token) = installs.bot_token(team_id).await? {
+            return Ok(Some(token));
+        }
+        let Some(bot_token) = &self.bot_token else {
+            return Ok(None);
+        };
+        // Never hand one workspace's token to another (an uninstalled one,
+        // say): SLACK_BOT_TOKEN answers only for the team it belongs to.
+        let own_team = self
+            .bot_token_team
+            .get_or_try_init(|| async {
+                let owner = self
+                    .api
+                    .auth_test(bot_token, "")
+                    .await
+                    .map_err(TokenError::BotTokenOwner)?;
+                Ok::<_, TokenError>(owner.team_id)
+            })
+            .await?;
+        Ok((own_team == team_id).then(|| bot_token.clone()))
+    }
+
+    /// [`SlackState::token`] for callers that can only skip the call: a
+    /// workspace without a token, or a failure, is logged here and `None`.
+    pub async fn token_for(&self, team_id: &str) -> Option<SecretString> {
+        match self.token(team_id).await {
+            Ok(Some(token)) => Some(token),
+            Ok(None) => {
+                tracing::warn!(slack.team = %team_id, "no Slack bot token for this workspace (not installed)");
+                None
+            }
+            Err(e) => {
+                tracing::error!(error = %e, cause = ?std::error::Error::source(&e), slack.team = %team_id, "no Slack bot token for this workspace");
+                None
+            }
+        }
+    }
+
+    /// The workspace uninstalled the app or revoked its bot token: its
+    /// install and tokens are deleted. Single-workspace mode keeps no
+    /// stored token (the operator removes `SLACK_BOT_TOKEN`).
+    pub async fn forget_workspace(&self, team_id: &str) {
+        let Some(installs) = &self.installs else {
+            tracing::info!(slack.team = %team_id, "Slack app uninstalled or tokens revoked (no stored tokens)");
+            return;
+        };
+        match installs.forget(team_id).await {
+            Ok(true) => tracing::info!(slack.team = %team_id, "Slack install and its tokens deleted"),
+            Ok(false) => {
+                tracing::info!(slack.team = %team_id, "Slack uninstall for a workspace with no stored install")
+            }
+            Err(e) => tracing::error!(error = %e, slack.team = %team_id, "Slack install not deleted"),
+        }
     }
 }
 
@@ -68,11 +143,17 @@ impl FromRef<SlackAppState> for SlackSigning {
 }
 
 pub fn routes(app: AppState, slack: SlackState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route(catalog::COMMANDS_PATH, post(inbound::slash_command))
         .route(catalog::EVENTS_PATH, post(events::events))
-        .route(catalog::INTERACTIVITY_PATH, post(interactivity::interactivity))
-        .with_state(SlackAppState { app, slack })
+        .route(catalog::INTERACTIVITY_PATH, post(interactivity::interactivity));
+    // The install flow exists only with SLACK_CLIENT_ID/SECRET (404 otherwise).
+    if slack.installs.is_some() {
+        router = router
+            .route(catalog::INSTALL_PATH, get(oauth::install))
+            .route(catalog::OAUTH_REDIRECT_PATH, get(oauth::oauth_redirect));
+    }
+    router.with_state(SlackAppState { app, slack })
 }
 
 /// Slack's user directory (`users.info`) behind the command layer's seam.
@@ -83,10 +164,10 @@ pub struct SlackDirectory<'a> {
 impl Directory for SlackDirectory<'_> {
     fn profile<'a>(&'a self, workspace: &'a Workspace, external_id: &'a str) -> DirectoryFuture<'a> {
         Box::pin(async move {
-            let Some(token) = self.slack.token_for(&workspace.external_id) else {
-                return Err(DirectoryError("no Slack bot token configured".into()));
+            let Some(token) = self.slack.token_for(&workspace.external_id).await else {
+                return Err(DirectoryError("no Slack bot token for this workspace".into()));
             };
-            let call = self.slack.api.users_info(token, &workspace.external_id, external_id);
+            let call = self.slack.api.users_info(&token, &workspace.external_id, external_id);
             match tokio::time::timeout(DIRECTORY_TIMEOUT, call).await {
                 Ok(Ok(profile)) => Ok(Some(profile)),
                 Ok(Err(SlackApiError::Api(code))) if code == "user_not_found" => Ok(None),
@@ -104,7 +185,7 @@ pub fn deliver_notices(slack: SlackState, team_id: String, notices: Vec<Notice>)
         return;
     }
     tokio::spawn(tracing::Instrument::in_current_span(async move {
-        let Some(token) = slack.token_for(&team_id).cloned() else {
+        let Some(token) = slack.token_for(&team_id).await else {
             tracing::warn!(
                 count = notices.len(),
                 "cannot send direct messages: no Slack bot token configured"

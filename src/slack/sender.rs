@@ -56,8 +56,18 @@ fn sort(e: SlackApiError) -> SendError {
 impl ChatSender for SlackSender {
     fn send<'a>(&'a self, workspace: &'a Workspace, to: &'a Person, reply: &'a Reply) -> SendFuture<'a> {
         Box::pin(async move {
-            let Some(token) = self.slack.token_for(&workspace.external_id).cloned() else {
-                return Err(SendError::Permanent("no Slack bot token for this workspace".into()));
+            let token = match self.slack.token(&workspace.external_id).await {
+                Ok(Some(token)) => token,
+                // Not installed (or uninstalled): no retry will bring a token.
+                Ok(None) => return Err(SendError::Permanent("no Slack bot token for this workspace".into())),
+                // The database, the key or a refresh failed: try again later.
+                Err(e) => {
+                    tracing::warn!(error = %e, "no Slack bot token just now");
+                    return Err(SendError::Retry {
+                        after: None,
+                        reason: "Slack bot token unavailable".into(),
+                    });
+                }
             };
             let (channel, ts) = self
                 .slack

@@ -36,7 +36,7 @@ pub async fn refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) {
 }
 
 async fn try_refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) -> anyhow::Result<()> {
-    let Some(token) = st.slack.token_for(team_id).cloned() else {
+    let Some(token) = st.slack.token_for(team_id).await else {
         return Ok(());
     };
     let directory = SlackDirectory { slack: &st.slack };
@@ -86,7 +86,7 @@ async fn try_refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) ->
 
 /// The App Home of `person`: their 1:1s, open action items and a set-up button.
 pub async fn publish_home(st: &SlackAppState, ws: &Workspace, person: Person) {
-    let Some(token) = st.slack.token_for(&ws.external_id).cloned() else {
+    let Some(token) = st.slack.token_for(&ws.external_id).await else {
         return;
     };
     let directory = SlackDirectory { slack: &st.slack };
@@ -147,7 +147,7 @@ pub async fn post_agenda(
     meeting: MeetingId,
     reply: &Reply,
 ) {
-    let Some(token) = st.slack.token_for(team_id).cloned() else {
+    let Some(token) = st.slack.token_for(team_id).await else {
         return;
     };
     match st

@@ -16,6 +16,8 @@ mod contract_tests;
 mod delivery_contract_tests;
 #[cfg(test)]
 mod lifecycle_contract_tests;
+#[cfg(test)]
+mod slack_installs_contract_tests;
 
 use crate::domain::model::*;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -72,10 +74,12 @@ macro_rules! on_db {
 // After `on_db!`: macros are visible only to modules declared below them.
 mod deliveries;
 mod lifecycle;
+mod slack_installs;
 mod teams;
 
 pub use deliveries::{RetryOutcome, backoff};
 pub use lifecycle::{Attendance, ERASED_NAME, ERASED_POINT_TEXT, ERASED_PREFIX, PurgeCounts, WorkspaceContent};
+pub use slack_installs::{OAuthStateCheck, SlackInstallation};
 pub use teams::{SeenConversation, TeamsConversation};
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

@@ -5,6 +5,7 @@
 
 mod manifest;
 mod metrics;
+mod oauth;
 mod scheduler;
 mod slack_client;
 mod support;

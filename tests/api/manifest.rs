@@ -8,8 +8,8 @@ use std::path::Path;
 
 use crate::support::{Engine, TestApp};
 use oneonone::slack::catalog::{
-    API_METHODS, BOT_EVENTS, COMMANDS_PATH, EVENTS_PATH, INTERACTIVITY_PATH, MESSAGE_SHORTCUT_CALLBACK, SLASH_COMMAND,
-    bot_scopes,
+    API_METHODS, BOT_EVENTS, COMMANDS_PATH, EVENTS_PATH, INTERACTIVITY_PATH, MESSAGE_SHORTCUT_CALLBACK,
+    OAUTH_REDIRECT_PATH, SLASH_COMMAND, bot_scopes,
 };
 use serde_yaml_ng::Value;
 use slack_morphism::prelude::*;
@@ -130,7 +130,7 @@ fn the_manifest_is_a_complete_version_1_1_slack_app_manifest_with_only_known_fie
     assert_eq!(
         doc["settings"]["token_rotation_enabled"].as_bool(),
         Some(false),
-        "no token refresh handling yet"
+        "off by default: a single-workspace SLACK_BOT_TOKEN cannot be refreshed"
     );
 
     assert_known_keys(
@@ -289,6 +289,18 @@ fn the_manifest_asks_for_exactly_the_catalogs_bot_scopes_and_no_user_scopes() {
     assert_eq!(listed.len(), bot.len(), "a scope listed twice");
     assert_same("oauth_config.scopes.bot", &listed, &bot_scopes());
     assert!(scopes.user.unwrap_or_default().is_empty(), "no user scopes");
+}
+
+#[test]
+fn the_oauth_redirect_url_is_the_catalogs_redirect_path() {
+    let m = manifest();
+    let redirects = m
+        .oauth_config
+        .as_ref()
+        .and_then(|o| o.redirect_urls.clone())
+        .expect("oauth_config.redirect_urls");
+    assert_eq!(redirects.len(), 1, "{redirects:?}");
+    assert_eq!(redirects[0].path(), OAUTH_REDIRECT_PATH);
 }
 
 #[test]

@@ -720,7 +720,9 @@ async fn a_tick_killed_between_claim_and_send_loses_nothing_and_doubles_nothing(
                 signing_secret: secrecy::SecretString::from(SECRET.to_string()),
                 bot_token: Some(secrecy::SecretString::from("xoxb-test-token".to_string())),
                 api_url: slack.base_url.clone(),
+                oauth: None,
             },
+            db.clone(),
             oneonone::clock::Clock::frozen(t0),
         )
         .unwrap(),
@@ -787,6 +789,7 @@ async fn shutdown_mid_pass_releases_claims_and_nothing_is_lost_or_doubled(engine
         signing_secret: secrecy::SecretString::from(SECRET.to_string()),
         bot_token: Some(secrecy::SecretString::from("xoxb-test-token".to_string())),
         api_url: slack.base_url.clone(),
+        oauth: None,
     };
     let config = oneonone::config::Config {
         database_url: url.clone(),
@@ -823,7 +826,7 @@ async fn shutdown_mid_pass_releases_claims_and_nothing_is_lost_or_doubled(engine
     );
     // The next pass (another replica, or after the restart) sends the rest at once.
     let sender = oneonone::slack::sender::SlackSender {
-        slack: oneonone::slack::SlackState::new(&slack_config, clock.clone()).unwrap(),
+        slack: oneonone::slack::SlackState::new(&slack_config, db.clone(), clock.clone()).unwrap(),
     };
     let (_, worked) = oneonone::scheduler::runner::run_once(&db, at(2026, 11, 30, 9, 0), &sender)
         .await

@@ -6,6 +6,13 @@
 //! [`FakeSlack::calls_to`] / [`FakeSlack::wait_for`]. Failures are scripted
 //! per method with [`FakeSlack::fail_next`].
 //!
+//! OAuth: `/oauth/v2/authorize` plays the person who approves the install
+//! (or cancels it, [`FakeSlack::cancel_next_authorize`]) and sends the
+//! browser back with a code; `oauth.v2.access` exchanges codes and refresh
+//! tokens like Slack (POST only, Basic auth with [`CLIENT_ID`] and
+//! [`CLIENT_SECRET`], form body; each refresh token works once), and
+//! `auth.test` answers for whichever team a token was issued to.
+//!
 //! Two details real clients depend on (see the Slack reference, §0): every
 //! answer is `Content-Type: application/json` (slack-morphism treats anything
 //! else as `{}`), and views carry `id`, `team_id` and `hash`, which
@@ -30,6 +37,11 @@ pub const TEAM_ID: &str = "T0AAAAAAA";
 /// The bot's own ids, as `auth.test` and posted messages report them.
 pub const BOT_USER_ID: &str = "U0ONEONBOT";
 pub const BOT_ID: &str = "B0ONEONBOT";
+/// The app's OAuth credentials, as the fake expects them.
+pub const CLIENT_ID: &str = "1111111111.2222222222";
+pub const CLIENT_SECRET: &str = "fake-client-secret-0123456789";
+/// The app id `oauth.v2.access` reports.
+pub const APP_ID: &str = "A0APPID001";
 
 /// One request the fake received.
 #[derive(Clone, Debug)]
@@ -40,6 +52,12 @@ pub struct Call {
     pub token: Option<String>,
     /// The JSON body, or the form/query parameters as a JSON object of strings.
     pub body: Value,
+    /// `GET`, `POST`, …
+    pub http_method: String,
+    /// `user:password` of a Basic `Authorization`, decoded.
+    pub basic_auth: Option<String>,
+    /// The request's `Content-Type`.
+    pub content_type: Option<String>,
 }
 
 struct ScriptedFailure {
@@ -113,6 +131,33 @@ struct Inner {
     failures: HashMap<String, VecDeque<ScriptedFailure>>,
     /// Counts issued message timestamps and view ids, so each is unique.
     serial: u64,
+    oauth: OAuthState,
+}
+
+/// One install the next consent will grant.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub team_id: String,
+    pub team_name: String,
+    /// With token rotation: the access token's lifetime in seconds.
+    pub expires_in: Option<i64>,
+    pub enterprise_install: bool,
+}
+
+#[derive(Default)]
+struct OAuthState {
+    /// What the next consents grant, in order (then a default).
+    next: VecDeque<Grant>,
+    cancel_next: bool,
+    /// Issued, unused codes: the grant and the redirect_uri they were issued for.
+    codes: HashMap<String, (Grant, String)>,
+    /// Every access token ever issued, with its team.
+    access: HashMap<String, String>,
+    /// Live refresh tokens (each works once) and their grant.
+    refresh: HashMap<String, Grant>,
+    /// The newest access token per team.
+    latest: HashMap<String, String>,
+    issued: u64,
 }
 
 struct Shared {
@@ -149,6 +194,7 @@ impl FakeSlack {
         let app = Router::new()
             .route("/api/{method}", any(api))
             .route("/hooks/{id}", post(hook))
+            .route("/oauth/v2/authorize", axum::routing::get(authorize))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -204,6 +250,28 @@ impl FakeSlack {
     pub fn add_user_object(&self, user: Value) {
         let id = user["id"].as_str().expect("a Slack user object has an id").to_owned();
         self.shared.lock().users.insert(id, user);
+    }
+
+    /// Slack's consent page on this fake (what the app derives from its
+    /// `SLACK_API_URL`).
+    pub fn authorize_url(&self) -> String {
+        format!("http://{}/oauth/v2/authorize", self.addr)
+    }
+
+    /// The next consent grants an install into this workspace (without this,
+    /// `T0BBBBBBB` "Second Workspace", no rotation).
+    pub fn next_install(&self, grant: Grant) {
+        self.shared.lock().oauth.next.push_back(grant);
+    }
+
+    /// The next consent is cancelled by the person (`error=access_denied`).
+    pub fn cancel_next_authorize(&self) {
+        self.shared.lock().oauth.cancel_next = true;
+    }
+
+    /// The newest bot token issued to `team_id`, if any.
+    pub fn bot_token_of(&self, team_id: &str) -> Option<String> {
+        self.shared.lock().oauth.latest.get(team_id).cloned()
     }
 
     /// Every call so far, in order.
@@ -318,6 +386,7 @@ impl FakeSlack {
 }
 
 async fn api(
+    http_method: axum::http::Method,
     State(shared): State<Arc<Shared>>,
     Path(method): Path<String>,
     RawQuery(query): RawQuery,
@@ -328,6 +397,12 @@ async fn api(
         token: bearer(&headers),
         body: request_params(&headers, query.as_deref(), &body),
         method,
+        http_method: http_method.to_string(),
+        basic_auth: basic(&headers),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     };
     let delay = shared.lock().delays.get(&call.method).copied();
     if let Some(delay) = delay {
@@ -357,6 +432,9 @@ async fn hook(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers
         method: "response_url".to_owned(),
         token: bearer(&headers),
         body,
+        http_method: "POST".to_owned(),
+        basic_auth: None,
+        content_type: None,
     };
     answer(&shared, call)
 }
@@ -470,15 +548,31 @@ fn ok_answer(inner: &mut Inner, call: &Call) -> Value {
                 p["message_ts"].as_str().unwrap_or_default().replace('.', "")
             ),
         }),
-        "auth.test" => json!({
-            "ok": true,
-            "url": "https://fake-workspace.slack.com/",
-            "team": "Fake Workspace",
-            "user": "oneonone",
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID,
-        }),
+        "auth.test" => {
+            let token = call.token.clone().unwrap_or_default();
+            match inner.oauth.access.get(&token).cloned() {
+                Some(team) => json!({
+                    "ok": true,
+                    "url": "https://fake-workspace.slack.com/",
+                    "team": "Installed Workspace",
+                    "user": "oneonone",
+                    "team_id": team,
+                    "user_id": bot_user_of(&team),
+                    "bot_id": format!("B{team}"),
+                }),
+                None if token.is_empty() => json!({"ok": false, "error": "not_authed"}),
+                None => json!({
+                    "ok": true,
+                    "url": "https://fake-workspace.slack.com/",
+                    "team": "Fake Workspace",
+                    "user": "oneonone",
+                    "team_id": TEAM_ID,
+                    "user_id": BOT_USER_ID,
+                    "bot_id": BOT_ID,
+                }),
+            }
+        }
+        "oauth.v2.access" => oauth_access(inner, call),
         "response_url" => json!({"ok": true}),
         _ => json!({"ok": false, "error": "unknown_method"}),
     }
@@ -549,4 +643,128 @@ fn json_response(status: StatusCode, body: Value) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+fn bot_user_of(team: &str) -> String {
+    format!("U{team}BOT")
+}
+
+fn basic(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine as _;
+    let encoded = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?
+        .to_owned();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// The consent page: the person approves (or cancels) and the browser is
+/// sent back to `redirect_uri` with a code and the same state.
+async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+    let q = form_object(query.unwrap_or_default().as_bytes());
+    let mut inner = shared.lock();
+    inner.calls.push(Call {
+        method: "oauth.authorize".to_owned(),
+        token: None,
+        body: q.clone(),
+        http_method: "GET".to_owned(),
+        basic_auth: None,
+        content_type: None,
+    });
+    let (Some(redirect_uri), Some(state)) = (q["redirect_uri"].as_str(), q["state"].as_str()) else {
+        return (StatusCode::BAD_REQUEST, "redirect_uri and state are required").into_response();
+    };
+    if q["client_id"] != CLIENT_ID {
+        return (StatusCode::BAD_REQUEST, "invalid_client_id").into_response();
+    }
+    let mut back = url::Url::parse(redirect_uri).expect("redirect_uri is a URL");
+    if std::mem::take(&mut inner.oauth.cancel_next) {
+        back.query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair("state", state);
+    } else {
+        let grant = inner.oauth.next.pop_front().unwrap_or(Grant {
+            team_id: "T0BBBBBBB".into(),
+            team_name: "Second Workspace".into(),
+            expires_in: None,
+            enterprise_install: false,
+        });
+        inner.oauth.issued += 1;
+        let code = format!("code-{}-{}", grant.team_id, inner.oauth.issued);
+        inner.oauth.codes.insert(code.clone(), (grant, redirect_uri.to_owned()));
+        back.query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair("state", state);
+    }
+    (StatusCode::FOUND, [(header::LOCATION, back.to_string())]).into_response()
+}
+
+/// `oauth.v2.access`: a code exchange or a refresh, Slack's way.
+fn oauth_access(inner: &mut Inner, call: &Call) -> Value {
+    if call.http_method != "POST" {
+        return json!({"ok": false, "error": "invalid_request_method"});
+    }
+    if !call
+        .content_type
+        .as_deref()
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
+    {
+        return json!({"ok": false, "error": "invalid_form_data"});
+    }
+    match call.basic_auth.as_deref().and_then(|b| b.split_once(':')) {
+        Some((id, _)) if id != CLIENT_ID => return json!({"ok": false, "error": "invalid_client_id"}),
+        Some((_, secret)) if secret != CLIENT_SECRET => return json!({"ok": false, "error": "bad_client_secret"}),
+        Some(_) => {}
+        None => return json!({"ok": false, "error": "invalid_client_id"}),
+    }
+    let p = &call.body;
+    let grant = if p["grant_type"] == "refresh_token" {
+        let Some(grant) = p["refresh_token"].as_str().and_then(|r| inner.oauth.refresh.remove(r)) else {
+            return json!({"ok": false, "error": "invalid_refresh_token"});
+        };
+        // Refreshed tokens live Slack's 12 hours, whatever the install's did.
+        Grant {
+            expires_in: Some(12 * 3600),
+            ..grant
+        }
+    } else {
+        let Some((grant, redirect_uri)) = p["code"].as_str().and_then(|c| inner.oauth.codes.remove(c)) else {
+            return json!({"ok": false, "error": "invalid_code"});
+        };
+        if p["redirect_uri"].as_str() != Some(redirect_uri.as_str()) {
+            return json!({"ok": false, "error": "bad_redirect_uri"});
+        }
+        grant
+    };
+    inner.oauth.issued += 1;
+    let n = inner.oauth.issued;
+    let team = grant.team_id.clone();
+    let access_token = match grant.expires_in {
+        Some(_) => format!("xoxe.xoxb-1-{team}-{n}"),
+        None => format!("xoxb-{team}-{n}"),
+    };
+    inner.oauth.access.insert(access_token.clone(), team.clone());
+    inner.oauth.latest.insert(team.clone(), access_token.clone());
+    let mut answer = json!({
+        "ok": true,
+        "access_token": access_token,
+        "token_type": "bot",
+        "scope": "chat:write,commands,im:history,im:write,reactions:read,reactions:write,users:read,users:read.email",
+        "bot_user_id": bot_user_of(&team),
+        "app_id": APP_ID,
+        "team": {"id": team, "name": grant.team_name},
+        "enterprise": if grant.enterprise_install { json!({"id": "E0ENTERPRISE", "name": "Grid"}) } else { Value::Null },
+        "is_enterprise_install": grant.enterprise_install,
+        "authed_user": {"id": "U0INSTALLER"},
+    });
+    if let Some(expires_in) = grant.expires_in {
+        let refresh = format!("xoxe-1-{team}-{n}");
+        answer["refresh_token"] = json!(refresh);
+        answer["expires_in"] = json!(expires_in);
+        inner.oauth.refresh.insert(refresh, grant);
+    }
+    answer
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use fake_slack::FakeSlack;
 use oneonone::app::App;
 use oneonone::clock::Clock;
-use oneonone::config::{Config, LogFormat, SlackConfig};
+use oneonone::config::{Config, LogFormat, SlackConfig, SlackOAuthConfig};
 use oneonone::store::{Db, testing};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -22,6 +22,11 @@ pub const MANAGER: &str = "U0MANAGER1";
 pub const REPORT: &str = "U0REPORT01";
 pub const OTHER: &str = "U0OTHER001";
 pub const REPORT2: &str = "U0REPORT02";
+/// `ONEONONE_ENCRYPTION_KEY` of apps spawned with OAuth on.
+pub const ENCRYPTION_KEY: &str = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
+/// `SLACK_REDIRECT_URI` of apps spawned with OAuth on: the public URL a real
+/// deployment would have; tests call the app's own port instead.
+pub const REDIRECT_URI: &str = "https://bot.example.com/slack/oauth_redirect";
 
 #[derive(Clone, Copy, Debug)]
 pub enum Engine {
@@ -39,6 +44,8 @@ pub struct TestApp {
     pub slack: FakeSlack,
     pub teams: fake_teams::FakeTeams,
     pub teams_config: oneonone::config::TeamsConfig,
+    /// The Slack settings the app runs with (the scheduler's sender reuses them).
+    pub slack_config: SlackConfig,
     pub clock: Clock,
     pub db: Db,
     pub http: reqwest::Client,
@@ -60,6 +67,17 @@ impl TestApp {
 
     /// Like `spawn`, with the in-process scheduler running on `tick`.
     pub async fn spawn_with(engine: Engine, tick: Option<&str>) -> Option<TestApp> {
+        Self::spawn_opts(engine, tick, false).await
+    }
+
+    /// Like `spawn`, with the OAuth install flow on too (`SLACK_CLIENT_ID`,
+    /// `SLACK_CLIENT_SECRET`, `SLACK_REDIRECT_URI`, `ONEONONE_ENCRYPTION_KEY`)
+    /// beside the single-workspace bot token of `TEAM`.
+    pub async fn spawn_with_oauth(engine: Engine) -> Option<TestApp> {
+        Self::spawn_opts(engine, None, true).await
+    }
+
+    pub async fn spawn_opts(engine: Engine, tick: Option<&str>, oauth: bool) -> Option<TestApp> {
         if std::env::var_os("ONEONONE_TEST_LOG").is_some() {
             oneonone::telemetry::init(LogFormat::Text);
         }
@@ -81,6 +99,13 @@ impl TestApp {
                 signing_secret: SecretString::from(SECRET.to_string()),
                 bot_token: Some(SecretString::from("xoxb-test-token".to_string())),
                 api_url: slack.base_url.clone(),
+                oauth: oauth.then(|| SlackOAuthConfig {
+                    client_id: fake_slack::CLIENT_ID.into(),
+                    client_secret: SecretString::from(fake_slack::CLIENT_SECRET.to_string()),
+                    redirect_uri: REDIRECT_URI.into(),
+                    authorize_url: slack.authorize_url(),
+                    encryption_key: oneonone::crypto::EncryptionKey::from_base64(ENCRYPTION_KEY).unwrap(),
+                }),
             }),
             teams: Some(oneonone::config::TeamsConfig {
                 app_id: fake_teams::APP_ID.into(),
@@ -97,6 +122,7 @@ impl TestApp {
             tick: tick.map(|t| t.parse().unwrap()),
         };
         let teams_config = config.teams.clone().expect("Teams is configured");
+        let slack_config = config.slack.clone().expect("Slack is configured");
         let app = App::with_db(config, db.clone(), clock.clone())
             .await
             .expect("app builds");
@@ -107,6 +133,7 @@ impl TestApp {
             slack,
             teams,
             teams_config,
+            slack_config,
             clock,
             db,
             http: reqwest::Client::new(),
@@ -183,14 +210,14 @@ impl TestApp {
 
     /// The scheduler's Slack sender, pointed at the fake.
     pub fn sender(&self) -> oneonone::slack::sender::SlackSender {
-        let config = SlackConfig {
-            signing_secret: SecretString::from(SECRET.to_string()),
-            bot_token: Some(SecretString::from("xoxb-test-token".to_string())),
-            api_url: self.slack.base_url.clone(),
-        };
         oneonone::slack::sender::SlackSender {
-            slack: oneonone::slack::SlackState::new(&config, self.clock.clone()).unwrap(),
+            slack: self.slack_state(),
         }
+    }
+
+    /// A Slack state like the app's, on the same database: another replica.
+    pub fn slack_state(&self) -> oneonone::slack::SlackState {
+        oneonone::slack::SlackState::new(&self.slack_config, self.db.clone(), self.clock.clone()).unwrap()
     }
 
     /// The scheduler's senders for both platforms, pointed at the fakes.
