@@ -18,6 +18,8 @@ pub struct App {
     port: u16,
     stop_scheduler: tokio::sync::watch::Sender<bool>,
     scheduler: Option<tokio::task::JoinHandle<()>>,
+    /// After-the-answer work of the chat adapters, awaited at shutdown.
+    background: Vec<tokio_util::task::TaskTracker>,
 }
 
 impl App {
@@ -72,6 +74,7 @@ impl App {
         };
         // Histogram samples are drained into buckets even when nobody scrapes.
         tokio::spawn(crate::telemetry::metrics::upkeep(stop_rx.clone()));
+        let background = slack.iter().map(|s| s.background.clone()).collect();
         let router = http::router(
             http::AppState {
                 db: db.clone(),
@@ -92,6 +95,7 @@ impl App {
             port,
             stop_scheduler: stop_tx,
             scheduler,
+            background,
         })
     }
 
@@ -104,31 +108,48 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then shuts down gracefully: stops
-    /// accepting, finishes in-flight requests (for at most
-    /// [`SHUTDOWN_GRACE`]), lets the scheduler finish the delivery in hand
-    /// and hand its other claims back, and closes the pool.
+    /// accepting, finishes in-flight requests and the work they left for
+    /// after their answer, lets the scheduler finish the delivery in hand and
+    /// hand its other claims back, and closes the pool — all within
+    /// [`SHUTDOWN_GRACE`] of the signal.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let (signalled_tx, mut signalled_rx) = tokio::sync::watch::channel(false);
+        let (signalled_tx, mut signalled_rx) = tokio::sync::watch::channel(None::<tokio::time::Instant>);
         let stop_scheduler = self.stop_scheduler.clone();
         let shutdown = async move {
             shutdown.await;
+            tracing::info!("shutting down: no new connections, finishing what is in flight");
             // The scheduler stops at once, alongside the requests finishing.
             let _ = stop_scheduler.send(true);
-            let _ = signalled_tx.send(true);
+            let _ = signalled_tx.send(Some(tokio::time::Instant::now() + SHUTDOWN_GRACE));
         };
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown);
         let bounded = async {
-            // In-flight requests get SHUTDOWN_GRACE after the signal, then are cut.
-            let _ = signalled_rx.wait_for(|s| *s).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
+            // In-flight requests have until the deadline, then are cut.
+            let deadline = signalled_rx.wait_for(Option::is_some).await.ok().and_then(|d| *d);
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending::<()>().await,
+            }
         };
         tokio::select! {
             served = server => served.context("the HTTP server stopped with an error")?,
             _ = bounded => tracing::warn!("in-flight requests did not finish within the grace period"),
         }
+        let deadline = (*signalled_rx.borrow()).unwrap_or_else(|| tokio::time::Instant::now() + SHUTDOWN_GRACE);
         let _ = self.stop_scheduler.send(true);
+        for tracker in &self.background {
+            tracker.close();
+        }
+        let background = async {
+            for tracker in &self.background {
+                tracker.wait().await;
+            }
+        };
+        if tokio::time::timeout_at(deadline, background).await.is_err() {
+            tracing::warn!("work after answers (message refreshes, DMs) did not finish within the grace period");
+        }
         if let Some(scheduler) = self.scheduler
-            && tokio::time::timeout(SHUTDOWN_GRACE, scheduler).await.is_err()
+            && tokio::time::timeout_at(deadline, scheduler).await.is_err()
         {
             tracing::warn!("the scheduler did not stop within the grace period; its claims expire with their lease");
         }
@@ -138,7 +159,8 @@ impl App {
     }
 }
 
-/// How long shutdown waits for in-flight requests and for the scheduler.
+/// How long shutdown waits, from the signal, for in-flight requests, the
+/// work they left for after their answer, and the scheduler.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Resolves on SIGINT or SIGTERM.

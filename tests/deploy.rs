@@ -880,8 +880,9 @@ fn the_kubernetes_pods_run_unprivileged_on_a_read_only_root_with_resources_and_t
         }
     }
 
-    // SIGTERM: the app gives in-flight requests SHUTDOWN_GRACE, then the
-    // scheduler up to SHUTDOWN_GRACE more; the preStop pause comes first.
+    // SIGTERM: the preStop pause comes first; then the app finishes requests,
+    // their after-answer work and the scheduler within SHUTDOWN_GRACE of the
+    // signal. Twice that leaves room for closing the pool and a slow node.
     let deployment = the(&docs, "Deployment");
     let spec = &deployment["spec"]["template"]["spec"];
     let grace = spec["terminationGracePeriodSeconds"]

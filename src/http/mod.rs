@@ -3,8 +3,8 @@
 //! `/metrics`, and the one `ApiError`.
 
 mod health;
-pub mod probe;
 pub mod metrics;
+pub mod probe;
 
 use crate::clock::Clock;
 use crate::slack::SlackState;

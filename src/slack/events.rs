@@ -63,9 +63,12 @@ pub async fn events(State(st): State<SlackAppState>, VerifiedSlackBody { body }:
             }
             let team_id = team_id.to_string();
             let event = v.get("event").cloned().unwrap_or(Value::Null);
-            tokio::spawn(tracing::Instrument::in_current_span(async move {
-                handle_event(st, team_id, event).await
-            }));
+            st.slack
+                .background
+                .clone()
+                .spawn(tracing::Instrument::in_current_span(async move {
+                    handle_event(st, team_id, event).await
+                }));
             StatusCode::OK.into_response()
         }
         _ => StatusCode::OK.into_response(),

@@ -46,9 +46,12 @@ pub async fn slash_command(State(st): State<SlackAppState>, VerifiedSlackBody { 
             deliver_notices(st.slack.clone(), cmd.team_id.clone(), outcome.notices);
             if !outcome.changed.is_empty() {
                 let (st, team, changed) = (st.clone(), cmd.team_id.clone(), outcome.changed.clone());
-                tokio::spawn(tracing::Instrument::in_current_span(async move {
-                    super::sync::refresh(&st, &team, &changed).await
-                }));
+                st.slack
+                    .background
+                    .clone()
+                    .spawn(tracing::Instrument::in_current_span(async move {
+                        super::sync::refresh(&st, &team, &changed).await
+                    }));
             }
             Json(render::command_response(&outcome.reply)).into_response()
         }

@@ -48,6 +48,9 @@ pub struct SlackState {
     /// With OAuth on, `SLACK_BOT_TOKEN` serves only its own workspace,
     /// learned once from `auth.test`.
     bot_token_team: Arc<tokio::sync::OnceCell<String>>,
+    /// Work finished after Slack has had its answer (message refreshes,
+    /// DMs, events). Shutdown waits for it, within the grace period.
+    pub background: tokio_util::task::TaskTracker,
 }
 
 impl SlackState {
@@ -62,6 +65,7 @@ impl SlackState {
             bot_token: config.bot_token.clone(),
             installs,
             bot_token_team: Arc::default(),
+            background: tokio_util::task::TaskTracker::new(),
         })
     }
 
@@ -184,7 +188,8 @@ pub fn deliver_notices(slack: SlackState, team_id: String, notices: Vec<Notice>)
     if notices.is_empty() {
         return;
     }
-    tokio::spawn(tracing::Instrument::in_current_span(async move {
+    let background = slack.background.clone();
+    background.spawn(tracing::Instrument::in_current_span(async move {
         let Some(token) = slack.token_for(&team_id).await else {
             tracing::warn!(
                 count = notices.len(),

@@ -701,6 +701,7 @@ async fn a_tick_killed_between_claim_and_send_loses_nothing_and_doubles_nothing(
         .env("SLACK_BOT_TOKEN", "xoxb-test-token")
         .env("SLACK_API_URL", &slack.base_url)
         .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start oneonone tick");
     // The process has claimed its batch and is inside its first send.
@@ -874,8 +875,18 @@ async fn sigterm_under_load_answers_what_it_accepted_and_loses_nothing() {
         .env("SLACK_BOT_TOKEN", "xoxb-test-token")
         .env("SLACK_API_URL", &slack.base_url)
         .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start oneonone serve");
+    // Read the log as it comes (a full pipe would stall the server).
+    let stderr = {
+        let mut pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut log = String::new();
+            std::io::Read::read_to_string(&mut pipe, &mut log).unwrap();
+            log
+        })
+    };
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let post = {
@@ -958,6 +969,11 @@ async fn sigterm_under_load_answers_what_it_accepted_and_loses_nothing() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert!(status.success(), "a clean exit on SIGTERM: {status}");
+    // The work each answer left for afterwards (refreshing the agenda
+    // message) finished before the pool closed: nothing was cut off.
+    let log = stderr.join().unwrap();
+    assert!(!log.contains("database error"), "{log}");
+    assert!(!log.contains("grace period"), "{log}");
     let answered = load.await.unwrap();
     assert!(!answered.is_empty(), "some load was served before the signal");
     // Every answered command is stored, once; nothing else is.
