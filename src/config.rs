@@ -480,6 +480,16 @@ fn endpoint_url(var: &'static str, raw: &str) -> Result<String, ConfigError> {
 mod tests {
     use super::*;
 
+    /// Each configuration is refused with a one-line error naming its variable.
+    fn assert_each_refused_naming<const N: usize>(cases: [(RawConfig, &str); N]) {
+        for (raw, var) in cases {
+            let err = raw.into_config().unwrap_err();
+            assert_eq!(err.var, var, "{err}");
+            assert!(err.to_string().starts_with(var));
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
+    }
+
     #[test]
     fn defaults_give_sqlite_on_port_3000_with_slack_off() {
         let c = RawConfig::default().into_config().unwrap();
@@ -726,12 +736,7 @@ mod tests {
                 "ONEONONE_ENCRYPTION_KEY",
             ),
         ];
-        for (raw, var) in cases {
-            let err = raw.into_config().unwrap_err();
-            assert_eq!(err.var, var, "{err}");
-            assert!(err.to_string().starts_with(var));
-            assert!(!err.to_string().contains('\n'), "one line: {err}");
-        }
+        assert_each_refused_naming(cases);
     }
 
     #[test]
@@ -902,12 +907,7 @@ mod tests {
                 "TEAMS_TRUSTED_SERVICE_URLS",
             ),
         ];
-        for (raw, var) in cases {
-            let err = raw.into_config().unwrap_err();
-            assert_eq!(err.var, var, "{err}");
-            assert!(err.to_string().starts_with(var));
-            assert!(!err.to_string().contains('\n'), "one line: {err}");
-        }
+        assert_each_refused_naming(cases);
     }
 
     #[test]
