@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo run --release --example scheduler_bench                      # SQLite, 100,000 1:1s
-//! BENCH_SERIES=20000 cargo run --release --example scheduler_bench
+//! BENCH_SERIES=20000 BENCH_DUE=1000 cargo run --release --example scheduler_bench
 //! ONEONONE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo run --release --example scheduler_bench
 //! ```
 
@@ -19,7 +19,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-async fn bench(name: &str, db: Db, n: usize) -> anyhow::Result<()> {
+async fn bench(name: &str, db: Db, n: usize, due: usize) -> anyhow::Result<()> {
     let t0 = Utc
         .with_ymd_and_hms(2026, 11, 30, 8, 0, 0)
         .single()
@@ -50,9 +50,10 @@ async fn bench(name: &str, db: Db, n: usize) -> anyhow::Result<()> {
         idle.iter().map(|x| (x * 100.0).round() / 100.0).collect::<Vec<_>>()
     );
 
-    // A batch due: 1,000 1:1s come up for planning; their Tuesday meetings are
-    // inside the horizon, so each queues two agendas.
-    let due = ids.len().min(1000);
+    // A batch due (BENCH_DUE, default 5,000): those 1:1s come up for
+    // planning; their Tuesday meetings are inside the horizon, so each queues
+    // two agendas.
+    let due = ids.len().min(due);
     for id in ids.iter().take(due) {
         db.set_plan_at(*id, t0).await?;
     }
@@ -74,9 +75,13 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    bench("sqlite", testing::fresh_sqlite().await, n).await?;
+    let due: usize = std::env::var("BENCH_DUE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    bench("sqlite", testing::fresh_sqlite().await, n, due).await?;
     if let Some(db) = testing::fresh_postgres().await {
-        bench("postgres", db, n).await?;
+        bench("postgres", db, n, due).await?;
     }
     Ok(())
 }

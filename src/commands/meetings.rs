@@ -43,13 +43,7 @@ pub(crate) async fn add(
         .db
         .add_talking_point(m.id, actor.person.id, cat, &text, ctx.now)
         .await?;
-    let n = ctx
-        .db
-        .talking_points(m.id)
-        .await?
-        .iter()
-        .position(|x| x.id == tp.id)
-        .map_or(0, |i| i + 1);
+    let n = ctx.db.point_number(&tp).await?;
     let reply = Reply::text(
         Text::new()
             .plain("Added to your 1:1 with ")

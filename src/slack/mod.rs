@@ -19,7 +19,7 @@ pub mod verify;
 use crate::clock::Clock;
 use crate::commands::{Directory, DirectoryError, DirectoryFuture};
 use crate::config::SlackConfig;
-use crate::domain::model::Workspace;
+use crate::domain::model::{SeriesId, Workspace};
 use crate::domain::reply::Notice;
 use crate::http::AppState;
 use crate::store::Db;
@@ -28,6 +28,7 @@ use axum::extract::FromRef;
 use axum::routing::{get, post};
 use client::{SlackApi, SlackApiError};
 use secrecy::SecretString;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokens::{Installations, TokenError};
@@ -51,6 +52,9 @@ pub struct SlackState {
     /// Work finished after Slack has had its answer (message refreshes,
     /// DMs, events). Shutdown waits for it, within the grace period.
     pub background: tokio_util::task::TaskTracker,
+    /// 1:1s whose posted agendas and homes are being refreshed, and whether
+    /// they changed again since (see [`sync::refresh`]).
+    refreshing: Arc<std::sync::Mutex<HashMap<(String, SeriesId), bool>>>,
 }
 
 impl SlackState {
@@ -66,6 +70,7 @@ impl SlackState {
             installs,
             bot_token_team: Arc::default(),
             background: tokio_util::task::TaskTracker::new(),
+            refreshing: Arc::default(),
         })
     }
 
@@ -97,6 +102,14 @@ impl SlackState {
             })
             .await?;
         Ok((own_team == team_id).then(|| bot_token.clone()))
+    }
+
+    /// The refresh bookkeeping of [`sync::refresh`]. A poisoned lock only
+    /// means a refresh panicked mid-update; the map is still right.
+    fn refreshing(&self) -> std::sync::MutexGuard<'_, HashMap<(String, SeriesId), bool>> {
+        self.refreshing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// [`SlackState::token`] for callers that can only skip the call: a

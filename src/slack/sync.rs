@@ -25,13 +25,55 @@ pub(crate) fn ctx<'a>(st: &'a SlackAppState, directory: &'a SlackDirectory<'a>, 
     }
 }
 
+/// After a refresh of a 1:1, further changes to it wait this long and are
+/// then shown together: a busy 1:1 (both people adding points, a burst of
+/// clicks) costs one `chat.update` and `views.publish` per person a second,
+/// not one per change.
+pub const REFRESH_SPACING: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Refreshes every posted agenda and home view touched by changes to `changed`.
+///
+/// A 1:1 whose refresh is already under way (or just finished, within
+/// [`REFRESH_SPACING`]) is only marked changed: that refresh runs once more
+/// afterwards and reads the data as it is then, so the last change is always
+/// shown and a burst of changes is shown once.
 pub async fn refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) {
-    if changed.is_empty() {
-        return;
-    }
-    if let Err(e) = try_refresh(st, team_id, changed).await {
-        tracing::warn!(error = %e, "refresh after a change failed");
+    let mut mine: Vec<SeriesId> = {
+        let mut refreshing = st.slack.refreshing();
+        changed
+            .iter()
+            .filter(|s| match refreshing.get_mut(&(team_id.to_owned(), **s)) {
+                Some(again) => {
+                    *again = true;
+                    false
+                }
+                None => {
+                    refreshing.insert((team_id.to_owned(), **s), false);
+                    true
+                }
+            })
+            .copied()
+            .collect()
+    };
+    while !mine.is_empty() {
+        if let Err(e) = try_refresh(st, team_id, &mine).await {
+            tracing::warn!(error = %e, "refresh after a change failed");
+        }
+        tokio::time::sleep(REFRESH_SPACING).await;
+        let mut refreshing = st.slack.refreshing();
+        mine.retain(|s| {
+            let key = (team_id.to_owned(), *s);
+            match refreshing.get_mut(&key) {
+                Some(again) if *again => {
+                    *again = false;
+                    true
+                }
+                _ => {
+                    refreshing.remove(&key);
+                    false
+                }
+            }
+        });
     }
 }
 

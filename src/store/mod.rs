@@ -251,6 +251,13 @@ impl Db {
     // ------------------------------------------------------------ workspaces
 
     pub async fn ensure_workspace(&self, platform: Platform, external_id: &str, name: &str) -> Result<Workspace> {
+        // Every command calls this: read first, so a known workspace costs
+        // no write (on SQLite a write takes the database's one write lock).
+        if let Some(ws) = self.workspace_by_external(platform, external_id).await?
+            && (name.is_empty() || ws.name == name)
+        {
+            return Ok(ws);
+        }
         const Q: &str = "insert into workspaces (platform, external_id, name) values ($1, $2, $3)
             on conflict (platform, external_id) do update set
                 name = case when excluded.name = '' then workspaces.name else excluded.name end
@@ -476,6 +483,14 @@ impl Db {
             on conflict (series_id, slot) do nothing returning id";
         const SELECT: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at
             from meetings where series_id = $1 and slot = $2";
+        // Most calls find the meeting already there (every `agenda` and `add`
+        // asks for the next slot): look before writing, so they take no write
+        // lock; the insert still settles a race between two first callers.
+        let existing: Option<MeetingRow> =
+            on_db!(self, p => sqlx::query_as(SELECT).bind(series.0).bind(ts_of(slot)).fetch_optional(p).await)?;
+        if let Some(row) = existing {
+            return Ok((row.try_into()?, false));
+        }
         let created: Option<i64> = on_db!(self, p => sqlx::query_scalar(INSERT)
             .bind(series.0).bind(ts_of(slot)).bind(ts_of(scheduled_at)).fetch_optional(p).await)?;
         let row: MeetingRow =
@@ -664,6 +679,16 @@ impl Db {
         const Q: &str = "select * from talking_points where meeting_id = $1 order by position, id";
         let rows: Vec<TalkingPointRow> = on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).fetch_all(p).await)?;
         rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Where `tp` stands on its agenda, 1-based, in the order of
+    /// [`Db::talking_points`]: counted by the index, without reading the rest.
+    pub async fn point_number(&self, tp: &TalkingPoint) -> Result<u64> {
+        const Q: &str = "select count(*) from talking_points
+            where meeting_id = $1 and (position < $2 or (position = $2 and id <= $3))";
+        let n: i64 = on_db!(self, p => sqlx::query_scalar(Q)
+            .bind(tp.meeting_id.0).bind(tp.position).bind(tp.id.0).fetch_one(p).await)?;
+        Ok(u64::try_from(n).unwrap_or_default())
     }
 
     pub async fn talking_point(&self, id: TalkingPointId) -> Result<Option<TalkingPoint>> {

@@ -43,8 +43,9 @@ both_engines!(the_agenda_reaches_both_a_day_before_in_working_hours_once, |app| 
     }
     // The posted agenda is live: a change updates it in place.
     app.ok(MANAGER, "add hiring plan").await;
-    let updates = app.slack.wait_for("chat.update", 2).await;
-    assert!(updates.iter().any(|u| u.body.to_string().contains("hiring plan")));
+    app.slack
+        .wait_for_match("chat.update", |u| u.body.to_string().contains("hiring plan"))
+        .await;
 });
 
 both_engines!(

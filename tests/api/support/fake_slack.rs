@@ -296,6 +296,31 @@ impl FakeSlack {
         self.wait_for_within(method, n, Duration::from_secs(5)).await
     }
 
+    /// Waits up to 5 s for a call to `method` that `matches` accepts and
+    /// returns it. Use it instead of [`FakeSlack::wait_for`] with a count when
+    /// other calls to the same method may arrive in any order (work done
+    /// after the answer runs in the background).
+    pub async fn wait_for_match(&self, method: &str, matches: impl Fn(&Call) -> bool) -> Call {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(c) = self.calls_to(method).into_iter().find(|c| matches(c)) {
+                return c;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let seen: Vec<String> = self
+                    .calls()
+                    .iter()
+                    .map(|c| format!("  {} {}", c.method, c.body))
+                    .collect();
+                panic!(
+                    "fake Slack: waited 5 s for a matching call to {method}; all calls:\n{}",
+                    seen.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// [`FakeSlack::wait_for`] with a chosen limit.
     pub async fn wait_for_within(&self, method: &str, n: usize, limit: Duration) -> Vec<Call> {
         let deadline = tokio::time::Instant::now() + limit;

@@ -1,0 +1,914 @@
+//! Load generator: validly signed Slack requests against a running
+//! `oneonone serve`, reporting throughput, latency percentiles, errors, the
+//! server's CPU per request, its RSS and its start-up time. Not a test:
+//! timings on shared machines are noisy; see BENCHMARKS.md for how the
+//! published figures were taken.
+//!
+//! ```sh
+//! cargo build --release && cargo run --release --example loadgen -- --scenario add
+//! cargo run --release --example loadgen -- --scenario agenda --concurrency 32
+//! cargo run --release --example loadgen -- --scenario add --rate 1000 --duration 10
+//! cargo run --release --example loadgen -- --scenario mixed --pairs 1000
+//! ```
+//!
+//! By default it starts `target/release/oneonone serve` itself (a fresh
+//! SQLite database in a temporary directory, `--no-scheduler`), with
+//! `SLACK_API_URL` pointed at a fake Slack Web API served by this process:
+//! `users.info`, `conversations.open`, `chat.postMessage`, `chat.update`,
+//! `views.publish`/`open` and `response_url` all answer at once in Slack's
+//! wire format. `--database-url postgres://…` runs the same against
+//! PostgreSQL. `--server URL --signing-secret S [--pid PID]` drives a server
+//! you started yourself; point its `SLACK_API_URL` at `--fake-slack ADDR`.
+//!
+//! It first creates its own data through signed commands: `--pairs` 1:1s
+//! (`setup`), and on the first `--agenda-pairs` of them 30 talking points
+//! and 10 action items (`add`, `action`). Then, for `--duration` seconds
+//! after a `--warmup`:
+//!
+//! - `add`: `/oneonone add …` on a rotating 1:1 (a write);
+//! - `agenda`: `/oneonone agenda` on a 1:1 with 30 points and 10 items (a read);
+//! - `discuss`: the "discussed" button of an agenda's talking point (a block
+//!   action: answered at once, the message is then replaced through
+//!   `response_url`, which is counted);
+//! - `mixed`: 60 % agenda, 30 % add, 10 % discuss.
+//!
+//! Two modes: maximum throughput with `--concurrency` requests in flight
+//! (default), or `--rate N` requests a second, open loop (latency measured
+//! from when each request was due, so a stalled server shows in p99).
+
+use anyhow::{Context, bail, ensure};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use clap::{Parser, ValueEnum};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const TEAM: &str = "T0LOADGEN";
+/// Signed bodies older than this would be refused (Slack's 5-minute window).
+const MAX_RUN: Duration = Duration::from_secs(240);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    Add,
+    Agenda,
+    Discuss,
+    Mixed,
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Signed-Slack-request load generator for oneonone")]
+struct Args {
+    #[arg(long, value_enum, default_value = "add")]
+    scenario: Scenario,
+    /// Requests a second (open loop); without it, maximum throughput.
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Requests in flight in maximum-throughput mode (and the cap in rate mode).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Seconds of load before measuring.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    /// 1:1s created before the run.
+    #[arg(long, default_value_t = 1000)]
+    pairs: usize,
+    /// Of those, how many get 30 talking points and 10 action items.
+    #[arg(long, default_value_t = 100)]
+    agenda_pairs: usize,
+    /// The server binary to start.
+    #[arg(long, default_value = "target/release/oneonone")]
+    bin: PathBuf,
+    /// Database of the started server (default: SQLite in a temporary directory).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Drive this running server instead of starting one.
+    #[arg(long)]
+    server: Option<String>,
+    /// The running server's SLACK_SIGNING_SECRET (with --server).
+    #[arg(long, env = "SLACK_SIGNING_SECRET", hide_env_values = true)]
+    signing_secret: Option<String>,
+    /// The running server's process id, for CPU and RSS (with --server).
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Where the fake Slack Web API listens.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    fake_slack: SocketAddr,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    ensure!(
+        Duration::from_secs(args.warmup + args.duration) < MAX_RUN,
+        "--warmup + --duration must stay under {} s (signatures are made up front)",
+        MAX_RUN.as_secs()
+    );
+    ensure!(
+        args.pairs > 0 && args.agenda_pairs <= args.pairs,
+        "need 0 < --agenda-pairs <= --pairs"
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let fake = FakeSlack::start(args.fake_slack).await?;
+    let tmp = tempfile::tempdir()?;
+    let (server, secret) = match &args.server {
+        Some(url) => {
+            let secret = args
+                .signing_secret
+                .clone()
+                .context("--server needs --signing-secret (or SLACK_SIGNING_SECRET)")?;
+            println!("server: {url} (fake Slack at {}/api/)", fake.base);
+            (
+                Server::External {
+                    url: url.clone(),
+                    pid: args.pid,
+                },
+                secret,
+            )
+        }
+        None => {
+            let secret = format!("loadgen-{:x}", std::process::id() as u64 * 7919 + 17);
+            let db = args
+                .database_url
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}/loadgen.db", tmp.path().display()));
+            let started = Server::start(&args.bin, &db, &secret, &fake.base).await?;
+            (started, secret)
+        }
+    };
+    let base = server.url();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency.max(64))
+        .tcp_nodelay(true)
+        .build()?;
+    let signer = Signer { secret };
+    if let Some(rss) = server.pid().and_then(|p| proc_status(p, "VmRSS")) {
+        println!("idle RSS after start-up: {:.1} MiB", rss as f64 / 1024.0);
+    }
+
+    // Data first: 1:1s, then full agendas on some of them.
+    let started = Instant::now();
+    let setups: Vec<String> = (0..args.pairs)
+        .map(|i| {
+            command_form(
+                &manager(i),
+                &format!(
+                    "setup <@{}|r{i}> weekly on tuesday at 10:00 tz Europe/Berlin",
+                    report(i)
+                ),
+            )
+        })
+        .collect();
+    run_setup(&client, &base, &signer, setups).await?;
+    let mut fill = Vec::new();
+    for i in 0..args.agenda_pairs {
+        for k in 0..30 {
+            let who = if k % 2 == 0 { manager(i) } else { report(i) };
+            fill.push(command_form(
+                &who,
+                &format!("add Talking point number {k} about the roadmap and the team"),
+            ));
+        }
+        for k in 0..10 {
+            fill.push(command_form(
+                &manager(i),
+                &format!("action Follow up on item {k} with the team"),
+            ));
+        }
+    }
+    run_setup(&client, &base, &signer, fill).await?;
+    println!(
+        "setup: {} 1:1s, {} with 30 points and 10 action items, in {:.1} s",
+        args.pairs,
+        args.agenda_pairs,
+        started.elapsed().as_secs_f64()
+    );
+
+    // The "discussed" buttons, as the agenda renders them.
+    let mut buttons = Vec::new();
+    if matches!(args.scenario, Scenario::Discuss | Scenario::Mixed) {
+        for i in 0..args.agenda_pairs {
+            let answer = send(
+                &client,
+                &base,
+                "/slack/commands",
+                &signer,
+                &command_form(&manager(i), "agenda"),
+            )
+            .await?;
+            let v: Value = serde_json::from_slice(&answer).context("agenda answer is not JSON")?;
+            let mut found = Vec::new();
+            collect_actions(&v["blocks"], "tp_discussed", &mut found);
+            ensure!(!found.is_empty(), "the agenda of 1:1 {i} has no discussed buttons");
+            for (action_id, value) in found {
+                buttons.push((manager(i), action_id, value));
+            }
+        }
+    }
+
+    let bodies = Arc::new(Bodies::build(&args, &signer, &buttons, &fake));
+    let run = Arc::new(Run::default());
+    let measure_from = Instant::now() + Duration::from_secs(args.warmup);
+    let end = measure_from + Duration::from_secs(args.duration);
+    let mut cpu_at_start = None;
+    let mut own_at_start = None;
+    let mut hooks_at_start = 0;
+    {
+        let driver = drive(&args, &client, &base, &bodies, &run, measure_from, end);
+        tokio::pin!(driver);
+        let mut marked = false;
+        loop {
+            tokio::select! {
+                r = &mut driver => { r?; break; }
+                _ = tokio::time::sleep_until(measure_from.into()), if !marked => {
+                    marked = true;
+                    cpu_at_start = server.pid().and_then(proc_cpu_ticks);
+                    own_at_start = proc_cpu_ticks(std::process::id());
+                    hooks_at_start = fake.hooks();
+                }
+            }
+        }
+    }
+    let cpu_after = server.pid().and_then(proc_cpu_ticks);
+    let own_after = proc_cpu_ticks(std::process::id());
+    let hooks_after = fake.hooks();
+
+    let mut lat = run.take_latencies();
+    lat.sort_unstable();
+    let n = lat.len() as f64;
+    let secs = args.duration as f64;
+    let mode = match args.rate {
+        Some(r) => format!("rate {r}/s"),
+        None => format!("max, {} in flight", args.concurrency),
+    };
+    println!(
+        "scenario {:?} ({mode}), {} s measured after {} s warm-up",
+        args.scenario, args.duration, args.warmup
+    );
+    println!(
+        "  requests/s: {:.0}  ({} ok, {} errors)",
+        n / secs,
+        lat.len(),
+        run.errors.load(Ordering::Relaxed)
+    );
+    if !lat.is_empty() {
+        println!(
+            "  latency: p50 {}  p99 {}  p99.9 {}  max {}",
+            micros(pct(&lat, 0.50)),
+            micros(pct(&lat, 0.99)),
+            micros(pct(&lat, 0.999)),
+            micros(*lat.last().unwrap_or(&0))
+        );
+    }
+    if let (Some(a), Some(b)) = (cpu_at_start, cpu_after) {
+        let server_us = (b - a) as f64 * 1e6 / clock_ticks() as f64;
+        println!(
+            "  server CPU: {:.0} µs per request ({:.2} cores)",
+            server_us / n.max(1.0),
+            server_us / 1e6 / secs
+        );
+    }
+    if let (Some(a), Some(b)) = (own_at_start, own_after) {
+        let own_us = (b - a) as f64 * 1e6 / clock_ticks() as f64;
+        println!(
+            "  load generator and fake Slack CPU: {:.0} µs per request",
+            own_us / n.max(1.0)
+        );
+    }
+    if matches!(args.scenario, Scenario::Discuss | Scenario::Mixed) {
+        println!(
+            "  messages replaced through response_url: {:.0}/s",
+            (hooks_after - hooks_at_start) as f64 / secs
+        );
+    }
+    if let Some(pid) = server.pid()
+        && let (Some(rss), Some(hwm)) = (proc_status(pid, "VmRSS"), proc_status(pid, "VmHWM"))
+    {
+        println!(
+            "  server RSS after the run: {:.1} MiB (peak {:.1} MiB)",
+            rss as f64 / 1024.0,
+            hwm as f64 / 1024.0
+        );
+    }
+    if run.errors.load(Ordering::Relaxed) > 0
+        && let Some(e) = run.first_error.lock().ok().and_then(|e| e.clone())
+    {
+        println!("  first error: {e}");
+    }
+    server.stop();
+    Ok(())
+}
+
+// ---------------------------------------------------------------- the load
+
+#[derive(Default)]
+struct Run {
+    /// Latencies in µs, measured requests only.
+    latencies: std::sync::Mutex<Vec<u32>>,
+    errors: AtomicU64,
+    first_error: std::sync::Mutex<Option<String>>,
+}
+
+impl Run {
+    fn record(&self, local: &mut Vec<u32>) {
+        if let Ok(mut all) = self.latencies.lock() {
+            all.append(local);
+        }
+    }
+
+    fn fail(&self, e: String) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut first) = self.first_error.lock() {
+            first.get_or_insert(e);
+        }
+    }
+
+    fn take_latencies(&self) -> Vec<u32> {
+        self.latencies
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+    }
+}
+
+/// One prepared request: path, signed headers and body.
+struct Prepared {
+    path: &'static str,
+    timestamp: String,
+    signature: String,
+    body: Bytes,
+}
+
+/// Every request a run sends, signed up front and used in rotation.
+struct Bodies {
+    all: Vec<Prepared>,
+}
+
+impl Bodies {
+    fn build(args: &Args, signer: &Signer, buttons: &[(String, String, String)], fake: &FakeSlack) -> Bodies {
+        let pool = 8192;
+        let mut all = Vec::with_capacity(pool);
+        for k in 0..pool {
+            let kind = match args.scenario {
+                Scenario::Add => Scenario::Add,
+                Scenario::Agenda => Scenario::Agenda,
+                Scenario::Discuss => Scenario::Discuss,
+                // 60 % agenda, 30 % add, 10 % discuss, interleaved.
+                Scenario::Mixed => match k % 10 {
+                    0..=5 => Scenario::Agenda,
+                    6..=8 => Scenario::Add,
+                    _ => Scenario::Discuss,
+                },
+            };
+            let (path, body) = match kind {
+                Scenario::Agenda => {
+                    let i = k % args.agenda_pairs.max(1);
+                    let who = if k % 2 == 0 { manager(i) } else { report(i) };
+                    ("/slack/commands", command_form(&who, "agenda"))
+                }
+                Scenario::Discuss => {
+                    let (user, action_id, value) = &buttons[k % buttons.len()];
+                    (
+                        "/slack/interactivity",
+                        block_action(user, action_id, value, &fake.hook_url(k)),
+                    )
+                }
+                // Writes go to the 1:1s without full agendas (when there are
+                // any), so reads keep seeing 30 points.
+                _ => {
+                    let spare = args.pairs - args.agenda_pairs;
+                    let i = if spare > 0 {
+                        args.agenda_pairs + k % spare
+                    } else {
+                        k % args.pairs
+                    };
+                    let who = if k % 2 == 0 { manager(i) } else { report(i) };
+                    (
+                        "/slack/commands",
+                        command_form(
+                            &who,
+                            &format!("add #growth Load-test point {k}: how's the quarter going?"),
+                        ),
+                    )
+                }
+            };
+            let (timestamp, signature) = signer.sign(&body);
+            all.push(Prepared {
+                path,
+                timestamp,
+                signature,
+                body: Bytes::from(body),
+            });
+        }
+        Bodies { all }
+    }
+}
+
+async fn drive(
+    args: &Args,
+    client: &reqwest::Client,
+    base: &str,
+    bodies: &Arc<Bodies>,
+    run: &Arc<Run>,
+    measure_from: Instant,
+    end: Instant,
+) -> anyhow::Result<()> {
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    match args.rate {
+        None => {
+            for _ in 0..args.concurrency {
+                let (client, base, bodies, run, next) = (
+                    client.clone(),
+                    base.to_owned(),
+                    bodies.clone(),
+                    run.clone(),
+                    next.clone(),
+                );
+                tasks.spawn(async move {
+                    let mut local = Vec::with_capacity(1 << 16);
+                    loop {
+                        let now = Instant::now();
+                        if now >= end {
+                            break;
+                        }
+                        let k = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        let p = &bodies.all[k % bodies.all.len()];
+                        match fire(&client, &base, p).await {
+                            Ok(()) if now >= measure_from => local.push(now.elapsed().as_micros() as u32),
+                            Ok(()) => {}
+                            Err(e) if now >= measure_from => run.fail(e),
+                            Err(_) => {}
+                        }
+                    }
+                    run.record(&mut local);
+                });
+            }
+        }
+        Some(rate) => {
+            ensure!(rate > 0, "--rate must be positive");
+            let gap = Duration::from_secs_f64(1.0 / rate as f64);
+            let limit = Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(256)));
+            let start = Instant::now();
+            let mut k: u64 = 0;
+            loop {
+                let due = start + gap.mul_f64(k as f64);
+                if due >= end {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+                let Ok(permit) = limit.clone().acquire_owned().await else {
+                    break;
+                };
+                let (client, base, bodies, run) = (client.clone(), base.to_owned(), bodies.clone(), run.clone());
+                let i = k as usize;
+                tasks.spawn(async move {
+                    let p = &bodies.all[i % bodies.all.len()];
+                    let result = fire(&client, &base, p).await;
+                    if due >= measure_from {
+                        match result {
+                            // From when it was due: a late start counts.
+                            Ok(()) => run.record(&mut vec![due.elapsed().as_micros() as u32]),
+                            Err(e) => run.fail(e),
+                        }
+                    }
+                    drop(permit);
+                });
+                k += 1;
+                // Reap finished tasks now and then so the set stays small.
+                while tasks.try_join_next().is_some() {}
+            }
+        }
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.context("a load task panicked")?;
+    }
+    Ok(())
+}
+
+async fn fire(client: &reqwest::Client, base: &str, p: &Prepared) -> Result<(), String> {
+    let res = client
+        .post(format!("{base}{}", p.path))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", &p.timestamp)
+        .header("x-slack-signature", &p.signature)
+        .body(p.body.clone())
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    let status = res.status();
+    let body = res.bytes().await.map_err(|e| format!("answer cut off: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)));
+    }
+    if body.windows(16).any(|w| w == b"went wrong on ou") {
+        return Err(format!("server-side failure: {}", String::from_utf8_lossy(&body)));
+    }
+    Ok(())
+}
+
+/// Sends the setup commands with a few in flight; any failure stops the run.
+async fn run_setup(client: &reqwest::Client, base: &str, signer: &Signer, forms: Vec<String>) -> anyhow::Result<()> {
+    let forms = Arc::new(forms);
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (client, base, signer, forms, next) = (
+            client.clone(),
+            base.to_owned(),
+            signer.clone(),
+            forms.clone(),
+            next.clone(),
+        );
+        tasks.spawn(async move {
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some(form) = forms.get(k) else { return Ok(()) };
+                let answer = send(&client, &base, "/slack/commands", &signer, form).await?;
+                let text = String::from_utf8_lossy(&answer);
+                ensure!(
+                    !text.contains("went wrong") && !text.contains("Usage"),
+                    "setup command refused: {text}"
+                );
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
+async fn send(client: &reqwest::Client, base: &str, path: &str, signer: &Signer, form: &str) -> anyhow::Result<Bytes> {
+    let (ts, sig) = signer.sign(form);
+    let res = client
+        .post(format!("{base}{path}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", ts)
+        .header("x-slack-signature", sig)
+        .body(form.to_owned())
+        .send()
+        .await?;
+    let status = res.status();
+    let body = res.bytes().await?;
+    ensure!(
+        status.is_success(),
+        "{path} answered {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    Ok(body)
+}
+
+// ---------------------------------------------------------- Slack payloads
+
+fn manager(i: usize) -> String {
+    format!("UM{i:07}")
+}
+
+fn report(i: usize) -> String {
+    format!("UR{i:07}")
+}
+
+#[derive(Clone)]
+struct Signer {
+    secret: String,
+}
+
+impl Signer {
+    /// `x-slack-request-timestamp` and `x-slack-signature` for `body`, now.
+    fn sign(&self, body: &str) -> (String, String) {
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+            .to_string();
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.as_bytes()).expect("HMAC takes any key length");
+        mac.update(b"v0:");
+        mac.update(ts.as_bytes());
+        mac.update(b":");
+        mac.update(body.as_bytes());
+        (ts, format!("v0={}", hex::encode(mac.finalize().into_bytes())))
+    }
+}
+
+fn command_form(user: &str, text: &str) -> String {
+    serde_urlencoded::to_string([
+        ("token", "legacy"),
+        ("team_id", TEAM),
+        ("team_domain", "loadgen"),
+        ("channel_id", "D0LOADGEN1"),
+        ("channel_name", "directmessage"),
+        ("user_id", user),
+        ("user_name", user),
+        ("command", "/oneonone"),
+        ("text", text),
+        ("api_app_id", "A0LOADGEN1"),
+        ("response_url", "http://127.0.0.1:9/hooks/commands"),
+        ("trigger_id", "1.2.3"),
+    ])
+    .expect("strings form-encode")
+}
+
+fn block_action(user: &str, action_id: &str, value: &str, response_url: &str) -> String {
+    let payload = json!({
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "loadgen"},
+        "user": {"id": user, "username": user, "team_id": TEAM},
+        "api_app_id": "A0LOADGEN1",
+        "trigger_id": "1.2.3",
+        "container": {"type": "message", "is_ephemeral": true},
+        "response_url": response_url,
+        "actions": [{"action_id": action_id, "block_id": "b1", "type": "button", "value": value, "action_ts": "1764317000.1"}]
+    });
+    serde_urlencoded::to_string([("payload", payload.to_string())]).expect("strings form-encode")
+}
+
+/// Every `(action_id, value)` in `blocks` whose action name is `name`
+/// (action ids carry a `#N` suffix).
+fn collect_actions(v: &Value, name: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(o) => {
+            if let (Some(Value::String(id)), Some(Value::String(value))) = (o.get("action_id"), o.get("value"))
+                && id.split('#').next() == Some(name)
+            {
+                out.push((id.clone(), value.clone()));
+            }
+            o.values().for_each(|x| collect_actions(x, name, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_actions(x, name, out)),
+        _ => {}
+    }
+}
+
+// ------------------------------------------------------------ the server
+
+enum Server {
+    Started { url: String, child: std::process::Child },
+    External { url: String, pid: Option<u32> },
+}
+
+impl Server {
+    async fn start(bin: &std::path::Path, db: &str, secret: &str, slack_api: &str) -> anyhow::Result<Server> {
+        ensure!(
+            bin.exists(),
+            "{} not found: run `cargo build --release` first (or pass --bin or --server)",
+            bin.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let child = std::process::Command::new(bin)
+            .args(["serve", "--no-scheduler"])
+            .env_clear()
+            .env("DATABASE_URL", db)
+            .env("ONEONONE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SLACK_SIGNING_SECRET", secret)
+            .env("SLACK_BOT_TOKEN", "xoxb-loadgen-0000")
+            .env("SLACK_API_URL", format!("{slack_api}/api/"))
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let server = Server::Started { url, child };
+        // Start-up: from spawn to the first 200 from /readyz.
+        let probe = reqwest::Client::new();
+        loop {
+            if let Ok(r) = probe.get(format!("{}/readyz", server.url())).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                server.stop();
+                bail!("the server did not become ready within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        println!(
+            "start-up: {:.0} ms from spawn to ready ({db})",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        Ok(server)
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Server::Started { url, .. } | Server::External { url, .. } => url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    fn pid(&self) -> Option<u32> {
+        match self {
+            Server::Started { child, .. } => Some(child.id()),
+            Server::External { pid, .. } => *pid,
+        }
+    }
+
+    fn stop(self) {
+        if let Server::Started { mut child, .. } = self {
+            let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A field of `/proc/PID/status` in kB (`VmRSS`, `VmHWM`).
+fn proc_status(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// User plus system CPU time of a process, in clock ticks.
+fn proc_cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at state.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100)
+}
+
+fn pct(sorted: &[u32], q: f64) -> u32 {
+    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+fn micros(us: u32) -> String {
+    if us >= 10_000 {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    } else {
+        format!("{:.2} ms", us as f64 / 1000.0)
+    }
+}
+
+// ------------------------------------------------------- the fake Slack API
+
+/// The Web API the server calls, answered at once in Slack's wire format.
+struct FakeSlack {
+    /// `http://127.0.0.1:PORT`
+    base: String,
+    hooks: Arc<AtomicU64>,
+}
+
+impl FakeSlack {
+    async fn start(addr: SocketAddr) -> anyhow::Result<FakeSlack> {
+        let hooks = Arc::new(AtomicU64::new(0));
+        let app = Router::new()
+            .route("/api/{method}", any(api))
+            .route("/hooks/{id}", post(hook))
+            .with_state(hooks.clone());
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .context("binding the fake Slack")?;
+        let base = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                eprintln!("fake Slack stopped: {e}");
+            }
+        });
+        Ok(FakeSlack { base, hooks })
+    }
+
+    fn hook_url(&self, k: usize) -> String {
+        format!("{}/hooks/{k}", self.base)
+    }
+
+    fn hooks(&self) -> u64 {
+        self.hooks.load(Ordering::Relaxed)
+    }
+}
+
+async fn hook(State(hooks): State<Arc<AtomicU64>>) -> Response {
+    hooks.fetch_add(1, Ordering::Relaxed);
+    ok(json!({"ok": true}))
+}
+
+static SERIAL: AtomicU64 = AtomicU64::new(0);
+
+fn next_ts() -> String {
+    let n = SERIAL.fetch_add(1, Ordering::Relaxed);
+    format!("1764317000.{n:06}")
+}
+
+async fn api(Path(method): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes) -> Response {
+    let p = params(&headers, query.as_deref(), &body);
+    let str_of = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let answer = match method.as_str() {
+        "users.info" => {
+            let id = str_of("user");
+            let name = format!("person {}", id.to_lowercase());
+            json!({"ok": true, "user": {
+                "id": id, "team_id": TEAM, "name": id.to_lowercase(), "real_name": name,
+                "tz": "Europe/Berlin", "tz_label": "Central European Time", "tz_offset": 3600,
+                "deleted": false, "is_bot": false, "is_admin": false, "is_app_user": false,
+                "updated": 1_764_300_000,
+                "profile": {"display_name": name, "display_name_normalized": name, "real_name": name,
+                            "real_name_normalized": name, "email": format!("{}@loadgen.example", id.to_lowercase()), "team": TEAM}
+            }})
+        }
+        "conversations.open" => {
+            let users = match p.get("users") {
+                Some(Value::Array(u)) => u.first().and_then(Value::as_str).unwrap_or("U0").to_owned(),
+                Some(Value::String(u)) => u.split(',').next().unwrap_or("U0").to_owned(),
+                _ => "U0".to_owned(),
+            };
+            json!({"ok": true, "channel": {"id": format!("D{users}")}})
+        }
+        "chat.postMessage" => {
+            let ts = next_ts();
+            json!({"ok": true, "channel": p.get("channel"), "ts": ts,
+                   "message": {"type": "message", "user": "U0LOADBOT", "bot_id": "B0LOADBOT", "text": p.get("text"), "ts": ts}})
+        }
+        "chat.update" => json!({"ok": true, "channel": p.get("channel"), "ts": p.get("ts"), "text": p.get("text"),
+                                 "message": {"type": "message", "user": "U0LOADBOT", "bot_id": "B0LOADBOT", "text": p.get("text")}}),
+        "chat.postEphemeral" => json!({"ok": true, "message_ts": next_ts()}),
+        "views.publish" | "views.open" | "views.update" => {
+            let mut view = match p.get("view") {
+                Some(Value::Object(v)) => v.clone(),
+                Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_default(),
+                _ => serde_json::Map::new(),
+            };
+            view.entry("type").or_insert(json!("home"));
+            view.entry("blocks").or_insert(json!([]));
+            let n = SERIAL.fetch_add(1, Ordering::Relaxed);
+            view.insert("id".into(), json!(format!("V{n:010}")));
+            view.insert("team_id".into(), json!(TEAM));
+            view.insert("hash".into(), json!(format!("1764317000.h{n:08}")));
+            view.insert("app_id".into(), json!("A0LOADGEN1"));
+            view.insert("bot_id".into(), json!("B0LOADBOT"));
+            view.insert("state".into(), json!({"values": {}}));
+            json!({"ok": true, "view": view})
+        }
+        "auth.test" => json!({"ok": true, "url": "https://loadgen.slack.com/", "team": "loadgen", "user": "oneonone",
+                              "team_id": TEAM, "user_id": "U0LOADBOT", "bot_id": "B0LOADBOT"}),
+        _ => json!({"ok": false, "error": "unknown_method"}),
+    };
+    ok(answer)
+}
+
+fn ok(v: Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+/// A JSON body as is, or form and query parameters as an object of strings.
+fn params(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> serde_json::Map<String, Value> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    let mut out = if is_json {
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default()
+    } else {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect()
+    };
+    for (k, v) in serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or_default()).unwrap_or_default() {
+        out.entry(k).or_insert(Value::String(v));
+    }
+    out
+}
