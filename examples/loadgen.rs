@@ -217,10 +217,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let v: Value = serde_json::from_slice(&answer).context("agenda answer is not JSON")?;
             let mut found = Vec::new();
             collect_actions(&v["blocks"], "tp_discussed", &mut found);
-            ensure!(!found.is_empty(), "the agenda of 1:1 {i} has no discussed buttons");
-            for (action_id, value) in found {
-                buttons.push((manager(i), action_id, value));
-            }
+            ensure!(
+                !found.is_empty(),
+                "the agenda of 1:1 {i} offers no \"discussed\" choice"
+            );
+            buttons.extend(found.into_iter().map(|action| (manager(i), action)));
         }
     }
 
@@ -363,7 +364,7 @@ struct Bodies {
 }
 
 impl Bodies {
-    fn build(args: &Args, signer: &Signer, buttons: &[(String, String, String)], fake: &FakeSlack) -> Bodies {
+    fn build(args: &Args, signer: &Signer, buttons: &[(String, Value)], fake: &FakeSlack) -> Bodies {
         let pool = 8192;
         let mut all = Vec::with_capacity(pool);
         for k in 0..pool {
@@ -385,11 +386,8 @@ impl Bodies {
                     ("/slack/commands", command_form(&who, "agenda"))
                 }
                 Scenario::Discuss => {
-                    let (user, action_id, value) = &buttons[k % buttons.len()];
-                    (
-                        "/slack/interactivity",
-                        block_action(user, action_id, value, &fake.hook_url(k)),
-                    )
+                    let (user, action) = &buttons[k % buttons.len()];
+                    ("/slack/interactivity", block_action(user, action, &fake.hook_url(k)))
                 }
                 // Writes go to the 1:1s without full agendas (when there are
                 // any), so reads keep seeing 30 points.
@@ -627,7 +625,7 @@ fn command_form(user: &str, text: &str) -> String {
     .expect("strings form-encode")
 }
 
-fn block_action(user: &str, action_id: &str, value: &str, response_url: &str) -> String {
+fn block_action(user: &str, action: &Value, response_url: &str) -> String {
     let payload = json!({
         "type": "block_actions",
         "team": {"id": TEAM, "domain": "loadgen"},
@@ -636,20 +634,27 @@ fn block_action(user: &str, action_id: &str, value: &str, response_url: &str) ->
         "trigger_id": "1.2.3",
         "container": {"type": "message", "is_ephemeral": true},
         "response_url": response_url,
-        "actions": [{"action_id": action_id, "block_id": "b1", "type": "button", "value": value, "action_ts": "1764317000.1"}]
+        "actions": [action]
     });
     serde_urlencoded::to_string([("payload", payload.to_string())]).expect("strings form-encode")
 }
 
-/// Every `(action_id, value)` in `blocks` whose action name is `name`
-/// (action ids carry a `#N` suffix).
-fn collect_actions(v: &Value, name: &str, out: &mut Vec<(String, String)>) {
+/// Every choice in `blocks` whose action name is `name` (action ids may
+/// carry a `#N` suffix), as the action a click on it sends: a button's
+/// `value`, or each option of a select as its `selected_option`.
+fn collect_actions(v: &Value, name: &str, out: &mut Vec<Value>) {
     match v {
         Value::Object(o) => {
-            if let (Some(Value::String(id)), Some(Value::String(value))) = (o.get("action_id"), o.get("value"))
+            if let Some(Value::String(id)) = o.get("action_id")
                 && id.split('#').next() == Some(name)
             {
-                out.push((id.clone(), value.clone()));
+                if let Some(value) = o.get("value") {
+                    out.push(json!({"action_id": id, "block_id": "b1", "type": "button", "value": value, "action_ts": "1764317000.1"}));
+                }
+                for option in o.get("options").and_then(Value::as_array).into_iter().flatten() {
+                    out.push(json!({"action_id": id, "block_id": "b1", "type": "static_select",
+                                    "selected_option": option, "action_ts": "1764317000.1"}));
+                }
             }
             o.values().for_each(|x| collect_actions(x, name, out));
         }
@@ -683,7 +688,6 @@ impl Server {
             .env("SLACK_SIGNING_SECRET", secret)
             .env("SLACK_BOT_TOKEN", "xoxb-loadgen-0000")
             .env("SLACK_API_URL", format!("{slack_api}/api/"))
-            .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
@@ -723,7 +727,15 @@ impl Server {
     }
 
     fn stop(self) {
-        if let Server::Started { mut child, .. } = self {
+        drop(self);
+    }
+}
+
+/// A started server is stopped (SIGTERM, then waited for) however the run
+/// ends, errors included.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Server::Started { child, .. } = self {
             let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
             let _ = child.wait();
         }

@@ -63,12 +63,8 @@ pub async fn events(State(st): State<SlackAppState>, VerifiedSlackBody { body }:
             }
             let team_id = team_id.to_string();
             let event = v.get("event").cloned().unwrap_or(Value::Null);
-            st.slack
-                .background
-                .clone()
-                .spawn(tracing::Instrument::in_current_span(async move {
-                    handle_event(st, team_id, event).await
-                }));
+            let slack = st.slack.clone();
+            slack.after_answer(handle_event(st, team_id, event)).await;
             StatusCode::OK.into_response()
         }
         _ => StatusCode::OK.into_response(),
@@ -93,7 +89,13 @@ async fn handle_event(st: SlackAppState, team_id: String, event: Value) {
             }
             .await;
             match found {
-                Ok((ws, person)) => publish_home(&st, &ws, person).await,
+                Ok((ws, person)) => {
+                    // From now on their Home follows every change (`sync::refresh`).
+                    if let Err(e) = st.app.db.mark_home_opened(person.id, st.app.clock.now()).await {
+                        tracing::warn!(error = %e, "App Home opening not recorded");
+                    }
+                    publish_home(&st, &ws, person).await
+                }
                 Err(e) => tracing::warn!(error = %e, "App Home: caller not resolved"),
             }
         }

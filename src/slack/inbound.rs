@@ -44,15 +44,8 @@ pub async fn slash_command(State(st): State<SlackAppState>, VerifiedSlackBody { 
     {
         Ok(outcome) => {
             deliver_notices(st.slack.clone(), cmd.team_id.clone(), outcome.notices);
-            if !outcome.changed.is_empty() {
-                let (st, team, changed) = (st.clone(), cmd.team_id.clone(), outcome.changed.clone());
-                st.slack
-                    .background
-                    .clone()
-                    .spawn(tracing::Instrument::in_current_span(async move {
-                        super::sync::refresh(&st, &team, &changed).await
-                    }));
-            }
+            // Marks the 1:1s changed and returns; the refresh runs after the answer.
+            super::sync::refresh(&st, &cmd.team_id, &outcome.changed).await;
             Json(render::command_response(&outcome.reply)).into_response()
         }
         Err(reply) => Json(render::command_response(&reply)).into_response(),

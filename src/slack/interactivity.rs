@@ -44,22 +44,14 @@ pub async fn interactivity(State(st): State<SlackAppState>, VerifiedSlackBody { 
     let (team_id, user_id) = (team_id.to_string(), user_id.to_string());
     match s(&p, &["type"]) {
         Some("block_actions") => {
-            st.slack
-                .background
-                .clone()
-                .spawn(tracing::Instrument::in_current_span(async move {
-                    block_action(st, team_id, user_id, p).await
-                }));
+            let slack = st.slack.clone();
+            slack.after_answer(block_action(st, team_id, user_id, p)).await;
             StatusCode::OK.into_response()
         }
         Some("view_submission") => view_submission(&st, &team_id, &user_id, &p).await,
         Some("message_action") if s(&p, &["callback_id"]) == Some(super::catalog::MESSAGE_SHORTCUT_CALLBACK) => {
-            st.slack
-                .background
-                .clone()
-                .spawn(tracing::Instrument::in_current_span(async move {
-                    shortcut(st, team_id, user_id, p).await
-                }));
+            let slack = st.slack.clone();
+            slack.after_answer(shortcut(st, team_id, user_id, p)).await;
             StatusCode::OK.into_response()
         }
         // view_closed, other shortcuts: nothing to do, and Slack wants a 200.
@@ -426,16 +418,16 @@ async fn view_submission(st: &SlackAppState, team_id: &str, user_id: &str, p: &V
         Err(e) => return form_error(main_block, &apology(&e)),
     };
     let (st, team_id, user_id) = (st.clone(), team_id.to_string(), user_id.to_string());
-    st.slack
-        .background
-        .clone()
-        .spawn(tracing::Instrument::in_current_span(async move {
+    let slack = st.slack.clone();
+    slack
+        .after_answer(async move {
             deliver_notices(st.slack.clone(), team_id.clone(), outcome.notices.clone());
             if outcome.agenda.is_none() {
                 dm(&st, &team_id, &user_id, &outcome.reply).await;
             }
             refresh(&st, &team_id, &outcome.changed).await;
-        }));
+        })
+        .await;
     StatusCode::OK.into_response()
 }
 

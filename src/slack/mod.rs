@@ -34,6 +34,10 @@ use std::time::Duration;
 use tokens::{Installations, TokenError};
 use verify::SlackSigning;
 
+/// Clicks and events worked on at once after their answer (see
+/// [`SlackState::after_answer`]).
+pub const MAX_AFTER_ANSWER: usize = 256;
+
 /// How long a command waits for `users.info` before going on with what it
 /// knows: Slack wants an answer within 3 s.
 const DIRECTORY_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -52,6 +56,9 @@ pub struct SlackState {
     /// Work finished after Slack has had its answer (message refreshes,
     /// DMs, events). Shutdown waits for it, within the grace period.
     pub background: tokio_util::task::TaskTracker,
+    /// Slots for clicks and events worked on after their answer: see
+    /// [`SlackState::after_answer`].
+    after_answer_slots: Arc<tokio::sync::Semaphore>,
     /// 1:1s whose posted agendas and homes are being refreshed, and whether
     /// they changed again since (see [`sync::refresh`]).
     refreshing: Arc<std::sync::Mutex<HashMap<(String, SeriesId), bool>>>,
@@ -71,6 +78,7 @@ impl SlackState {
             bot_token_team: Arc::default(),
             background: tokio_util::task::TaskTracker::new(),
             refreshing: Arc::default(),
+            after_answer_slots: Arc::new(tokio::sync::Semaphore::new(MAX_AFTER_ANSWER)),
         })
     }
 
@@ -102,6 +110,23 @@ impl SlackState {
             })
             .await?;
         Ok((own_team == team_id).then(|| bot_token.clone()))
+    }
+
+    /// Runs `work` after the request is answered, on the tracker shutdown
+    /// waits for. At most [`MAX_AFTER_ANSWER`] such jobs run at once; when
+    /// all slots are taken this waits for one, so the answer itself slows
+    /// down (Slack sees backpressure) instead of work queuing in memory
+    /// without bound under a flood of clicks.
+    pub async fn after_answer<F>(&self, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        // The semaphore is never closed: acquiring fails only if it were.
+        let slot = self.after_answer_slots.clone().acquire_owned().await.ok();
+        self.background.spawn(tracing::Instrument::in_current_span(async move {
+            work.await;
+            drop(slot);
+        }));
     }
 
     /// The refresh bookkeeping of [`sync::refresh`]. A poisoned lock only

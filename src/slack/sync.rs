@@ -1,7 +1,8 @@
 //! Keeping what people see in Slack in step with the data: after any change
 //! to a 1:1, every posted copy of its agendas is updated in place
-//! (`chat.update`) and both participants' App Home is republished. Runs after
-//! the request was answered; failures are logged and never undo the change.
+//! (`chat.update`) and both participants' App Home is republished (for those
+//! who have opened it). Runs after the request was answered; failures are
+//! logged and never undo the change.
 
 use super::{SlackAppState, SlackDirectory, render};
 use crate::commands::objects::agenda_view;
@@ -55,26 +56,35 @@ pub async fn refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) {
             .copied()
             .collect()
     };
-    while !mine.is_empty() {
-        if let Err(e) = try_refresh(st, team_id, &mine).await {
-            tracing::warn!(error = %e, "refresh after a change failed");
-        }
-        tokio::time::sleep(REFRESH_SPACING).await;
-        let mut refreshing = st.slack.refreshing();
-        mine.retain(|s| {
-            let key = (team_id.to_owned(), *s);
-            match refreshing.get_mut(&key) {
-                Some(again) if *again => {
-                    *again = false;
-                    true
-                }
-                _ => {
-                    refreshing.remove(&key);
-                    false
-                }
-            }
-        });
+    if mine.is_empty() {
+        return;
     }
+    // Its own task, so a caller holding a slot of the after-answer work
+    // (`SlackState::after_answer`) does not keep it through the spacing.
+    let (st, team_id) = (st.clone(), team_id.to_owned());
+    let background = st.slack.background.clone();
+    background.spawn(tracing::Instrument::in_current_span(async move {
+        while !mine.is_empty() {
+            if let Err(e) = try_refresh(&st, &team_id, &mine).await {
+                tracing::warn!(error = %e, "refresh after a change failed");
+            }
+            tokio::time::sleep(REFRESH_SPACING).await;
+            let mut refreshing = st.slack.refreshing();
+            mine.retain(|s| {
+                let key = (team_id.clone(), *s);
+                match refreshing.get_mut(&key) {
+                    Some(again) if *again => {
+                        *again = false;
+                        true
+                    }
+                    _ => {
+                        refreshing.remove(&key);
+                        false
+                    }
+                }
+            });
+        }
+    }));
 }
 
 async fn try_refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) -> anyhow::Result<()> {
@@ -112,10 +122,13 @@ async fn try_refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) ->
                 tracing::warn!(error = %e, meeting.id = %posted.meeting_id, "posted agenda not updated");
             }
         }
+        // Only a Home someone has opened shows anything to refresh; the
+        // others are built when first opened (`app_home_opened`).
         for pid in [series.manager_id, series.report_id] {
-            if let Some(p) = ctx.db.person(ws.id, pid).await?
-                && !homes.iter().any(|h| h.id == p.id)
-            {
+            if homes.iter().any(|h| h.id == pid) || !ctx.db.has_opened_home(pid).await? {
+                continue;
+            }
+            if let Some(p) = ctx.db.person(ws.id, pid).await? {
                 homes.push(p);
             }
         }

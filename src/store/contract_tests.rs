@@ -281,6 +281,50 @@ contract!(concurrent_adds_get_distinct_positions, |db| {
     assert_eq!(positions, (1..=20).collect::<Vec<_>>());
 });
 
+contract!(a_points_number_is_its_place_on_the_agenda, |db| {
+    let Pair { m, r, s, .. } = pair(&db).await;
+    let (meeting, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
+    let mut added = Vec::new();
+    for (i, who) in [m.id, r.id, m.id].into_iter().enumerate() {
+        added.push(
+            db.add_talking_point(meeting.id, who, Category::Other, &format!("p{i}"), t0())
+                .await
+                .unwrap(),
+        );
+    }
+    // Another meeting's points do not count.
+    let (other, _) = db
+        .insert_meeting(s.id, t0() + Duration::days(14), t0() + Duration::days(14))
+        .await
+        .unwrap();
+    db.add_talking_point(other.id, m.id, Category::Other, "elsewhere", t0())
+        .await
+        .unwrap();
+    let listed = db.talking_points(meeting.id).await.unwrap();
+    for tp in &added {
+        let place = listed.iter().position(|x| x.id == tp.id).unwrap() as u64 + 1;
+        assert_eq!(db.point_number(tp).await.unwrap(), place);
+    }
+});
+
+contract!(an_existing_meeting_is_found_without_a_second_row, |db| {
+    let Pair { s, .. } = pair(&db).await;
+    let (a, created) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
+    assert!(created);
+    let (b, created) = db.insert_meeting(s.id, t0(), t0() + Duration::hours(1)).await.unwrap();
+    assert!(!created);
+    assert_eq!(a, b, "the existing meeting, unchanged");
+});
+
+contract!(home_openings_are_remembered_per_person, |db| {
+    let Pair { m, r, .. } = pair(&db).await;
+    assert!(!db.has_opened_home(m.id).await.unwrap());
+    db.mark_home_opened(m.id, t0()).await.unwrap();
+    db.mark_home_opened(m.id, t0() + Duration::days(1)).await.unwrap();
+    assert!(db.has_opened_home(m.id).await.unwrap());
+    assert!(!db.has_opened_home(r.id).await.unwrap());
+});
+
 contract!(text_round_trips_exactly, |db| {
     let Pair { r, s, .. } = pair(&db).await;
     let (m, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();

@@ -227,6 +227,7 @@ impl Db {
         const REQUESTS: &str = "delete from meeting_requests where from_id = $1 or to_id = $1";
         const POSTED: &str = "delete from posted_agendas where person_id = $1";
         const TEAMS: &str = "delete from teams_conversations where person_id = $1";
+        const HOME: &str = "delete from slack_home_opened where person_id = $1";
         const END_SERIES: &str = "update series set state = 'ended', plan_at = 0
             where (manager_id = $1 or report_id = $1) and state <> 'ended'";
         const TOMBSTONE: &str = "update people set external_id = $2, display_name = $3, name_key = '',
@@ -255,6 +256,7 @@ impl Db {
             c.requests = sqlx::query(REQUESTS).bind(id).execute(&mut *tx).await?.rows_affected();
             c.posted_agendas = sqlx::query(POSTED).bind(id).execute(&mut *tx).await?.rows_affected();
             c.teams_conversations = sqlx::query(TEAMS).bind(id).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(HOME).bind(id).execute(&mut *tx).await?;
             c.series_ended = sqlx::query(END_SERIES).bind(id).execute(&mut *tx).await?.rows_affected();
             c.profile = sqlx::query(TOMBSTONE)
                 .bind(id).bind(tombstone_id.clone()).bind(ERASED_NAME).bind(false)

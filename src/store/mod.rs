@@ -681,6 +681,22 @@ impl Db {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    /// `person` opened the bot's App Home (Slack): from now on their Home is
+    /// republished after changes.
+    pub async fn mark_home_opened(&self, person: PersonId, now: DateTime<Utc>) -> Result<()> {
+        const Q: &str = "insert into slack_home_opened (person_id, opened_at) values ($1, $2)
+            on conflict (person_id) do update set opened_at = excluded.opened_at";
+        on_db!(self, p => sqlx::query(Q).bind(person.0).bind(ts_of(now)).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Whether `person` has ever opened the bot's App Home.
+    pub async fn has_opened_home(&self, person: PersonId) -> Result<bool> {
+        const Q: &str = "select 1 from slack_home_opened where person_id = $1";
+        let found: Option<i32> = on_db!(self, p => sqlx::query_scalar(Q).bind(person.0).fetch_optional(p).await)?;
+        Ok(found.is_some())
+    }
+
     /// Where `tp` stands on its agenda, 1-based, in the order of
     /// [`Db::talking_points`]: counted by the index, without reading the rest.
     pub async fn point_number(&self, tp: &TalkingPoint) -> Result<u64> {

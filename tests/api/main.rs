@@ -1118,6 +1118,22 @@ both_engines!(
         app.with_pair().await;
         app.slack.wait_for("chat.postMessage", 1).await;
         let ts = post_agenda_in_dm(app, REPORT).await;
+        // Only a Home someone has opened is republished after a change.
+        app.ok(REPORT, "add first point").await;
+        app.slack
+            .wait_for_match("chat.update", |u| u.body.to_string().contains("first point"))
+            .await;
+        assert!(
+            app.slack.calls_to("views.publish").is_empty(),
+            "no Home published for people who never opened it"
+        );
+        for (user, event) in [(MANAGER, "EvHome00001"), (REPORT, "EvHome00002")] {
+            let body = read_fixture("slack/event_app_home_opened.json")
+                .replace("U0MANAGER1", user)
+                .replace("Ev0HOMEOPEN1", event);
+            app.post_signed("/slack/events", "application/json", &body).await;
+        }
+        app.slack.wait_for("views.publish", 2).await;
         // A change from a slash command updates the posted copy.
         app.ok(MANAGER, "add budget review").await;
         let u = app
@@ -1126,11 +1142,20 @@ both_engines!(
             .await;
         assert_eq!(u.body["ts"], ts.as_str());
         // Both participants' App Home is republished after the change.
-        let homes = app.slack.wait_for("views.publish", 2).await;
-        let users: Vec<String> = homes
-            .iter()
-            .map(|c| c.body["user_id"].as_str().unwrap_or_default().to_string())
-            .collect();
+        // (Each was published once when opened; the change publishes again.)
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let users = loop {
+            let homes = app.slack.calls_to("views.publish");
+            let twice: Vec<String> = [MANAGER, REPORT]
+                .into_iter()
+                .filter(|u| homes.iter().filter(|c| c.body["user_id"] == *u).count() >= 2)
+                .map(str::to_string)
+                .collect();
+            if twice.len() == 2 || tokio::time::Instant::now() >= deadline {
+                break twice;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
         assert!(
             users.contains(&MANAGER.to_string()) && users.contains(&REPORT.to_string()),
             "{users:?}"
