@@ -296,6 +296,20 @@ impl FakeSlack {
         self.wait_for_within(method, n, Duration::from_secs(5)).await
     }
 
+    /// Every call so far, a line each, for a failing wait's message.
+    fn listing(&self) -> String {
+        let seen: Vec<String> = self
+            .calls()
+            .iter()
+            .map(|c| format!("  {} {}", c.method, c.body))
+            .collect();
+        if seen.is_empty() {
+            "  (none)".to_owned()
+        } else {
+            seen.join("\n")
+        }
+    }
+
     /// Waits up to 5 s for a call to `method` that `matches` accepts and
     /// returns it. Use it instead of [`FakeSlack::wait_for`] with a count when
     /// other calls to the same method may arrive in any order (work done
@@ -307,14 +321,9 @@ impl FakeSlack {
                 return c;
             }
             if tokio::time::Instant::now() >= deadline {
-                let seen: Vec<String> = self
-                    .calls()
-                    .iter()
-                    .map(|c| format!("  {} {}", c.method, c.body))
-                    .collect();
                 panic!(
                     "fake Slack: waited 5 s for a matching call to {method}; all calls:\n{}",
-                    seen.join("\n")
+                    self.listing()
                 );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -330,19 +339,10 @@ impl FakeSlack {
                 return calls;
             }
             if tokio::time::Instant::now() >= deadline {
-                let seen: Vec<String> = self
-                    .calls()
-                    .iter()
-                    .map(|c| format!("  {} {}", c.method, c.body))
-                    .collect();
                 panic!(
                     "fake Slack: waited {limit:?} for {n} call(s) to {method}, got {}; all calls:\n{}",
                     calls.len(),
-                    if seen.is_empty() {
-                        "  (none)".to_owned()
-                    } else {
-                        seen.join("\n")
-                    }
+                    self.listing()
                 );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
