@@ -117,7 +117,12 @@ fn main() -> anyhow::Result<()> {
     );
     ensure!(
         args.pairs > 0 && args.agenda_pairs <= args.pairs,
-        "need 0 < --agenda-pairs <= --pairs"
+        "need --agenda-pairs <= --pairs, and --pairs > 0"
+    );
+    ensure!(
+        args.scenario == Scenario::Add || args.agenda_pairs > 0,
+        "the {:?} scenario reads full agendas: give --agenda-pairs at least 1",
+        args.scenario
     );
     let _ = rustls::crypto::ring::default_provider().install_default();
     tokio::runtime::Builder::new_multi_thread()
