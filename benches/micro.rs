@@ -5,7 +5,6 @@
 
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use criterion::{Criterion, criterion_group, criterion_main};
-use hmac::{KeyInit, Mac};
 use oneonone::domain::model::{Cadence, MonthWeek};
 use oneonone::domain::reply::{Button, Reply, Text};
 use std::hint::black_box;
@@ -31,10 +30,7 @@ fn signed_command(now: i64) -> (String, String, Vec<u8>) {
     ])
     .unwrap();
     let ts = now.to_string();
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET).unwrap();
-    mac.update(format!("v0:{ts}:").as_bytes());
-    mac.update(body.as_bytes());
-    let sig = format!("v0={}", hex::encode(mac.finalize().into_bytes()));
+    let sig = oneonone::slack::verify::sign(SECRET, &ts, body.as_bytes());
     (ts, sig, body.into_bytes())
 }
 

@@ -44,9 +44,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use clap::{Parser, ValueEnum};
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -603,12 +601,8 @@ impl Signer {
             .map(|d| d.as_secs())
             .unwrap_or_default()
             .to_string();
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.as_bytes()).expect("HMAC takes any key length");
-        mac.update(b"v0:");
-        mac.update(ts.as_bytes());
-        mac.update(b":");
-        mac.update(body.as_bytes());
-        (ts, format!("v0={}", hex::encode(mac.finalize().into_bytes())))
+        let signature = oneonone::slack::verify::sign(self.secret.as_bytes(), &ts, body.as_bytes());
+        (ts, signature)
     }
 }
 
