@@ -175,7 +175,7 @@ async fn dm_command(st: &SlackAppState, team_id: &str, user: &str, channel: &str
             }
         }
     }
-    refresh(st, team_id, &outcome.changed).await;
+    refresh(st, team_id, &outcome.changed);
 }
 
 /// A reply in the thread of a posted agenda becomes a talking point by its
@@ -222,7 +222,7 @@ async fn thread_reply(
             {
                 tracing::warn!(error = %e, "thread reply not acknowledged");
             }
-            refresh(st, team_id, &outcome.changed).await;
+            refresh(st, team_id, &outcome.changed);
         }
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "thread reply not added"),
@@ -260,7 +260,7 @@ async fn on_reaction(st: &SlackAppState, team_id: &str, event: &Value) {
     let when = crate::commands::format_instant(m.scheduled_at, actor.person.tz());
     let prompt = if ATTEND.contains(&name) {
         match apply_to(&ctx, &actor, ObjectAction::ConfirmAttendance(m.id)).await {
-            Ok(outcome) => refresh(st, team_id, &outcome.changed).await,
+            Ok(outcome) => refresh(st, team_id, &outcome.changed),
             Err(e) => tracing::error!(error = %e, "attendance not recorded"),
         }
         return;

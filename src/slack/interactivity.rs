@@ -181,7 +181,7 @@ async fn block_action(st: SlackAppState, team_id: String, user_id: String, p: Va
             None => dm(&st, &team_id, &user_id, &outcome.reply).await,
         }
     }
-    refresh(&st, &team_id, &outcome.changed).await;
+    refresh(&st, &team_id, &outcome.changed);
 }
 
 async fn dm(st: &SlackAppState, team_id: &str, user_id: &str, reply: &Reply) {
@@ -425,7 +425,7 @@ async fn view_submission(st: &SlackAppState, team_id: &str, user_id: &str, p: &V
             if outcome.agenda.is_none() {
                 dm(&st, &team_id, &user_id, &outcome.reply).await;
             }
-            refresh(&st, &team_id, &outcome.changed).await;
+            refresh(&st, &team_id, &outcome.changed);
         })
         .await;
     StatusCode::OK.into_response()

@@ -32,13 +32,14 @@ pub(crate) fn ctx<'a>(st: &'a SlackAppState, directory: &'a SlackDirectory<'a>, 
 /// not one per change.
 pub const REFRESH_SPACING: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Refreshes every posted agenda and home view touched by changes to `changed`.
+/// Refreshes every posted agenda and home view touched by changes to `changed`,
+/// in a task of its own: this only marks the 1:1s and returns.
 ///
 /// A 1:1 whose refresh is already under way (or just finished, within
 /// [`REFRESH_SPACING`]) is only marked changed: that refresh runs once more
 /// afterwards and reads the data as it is then, so the last change is always
 /// shown and a burst of changes is shown once.
-pub async fn refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) {
+pub fn refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) {
     let mut mine: Vec<SeriesId> = {
         let mut refreshing = st.slack.refreshing();
         changed
