@@ -466,7 +466,9 @@ async fn the_documented_vacuum_into_backs_up_a_live_sqlite_database() {
 
     let (db, url) = testing::fresh_sqlite_with_url().await;
     let f = testing::erasure_fixture(&db).await.unwrap();
-    let Db::Sqlite(pool) = &db else { unreachable!() };
+    let Db::Sqlite(oneonone::store::Sqlite { pool, .. }) = &db else {
+        unreachable!()
+    };
     // A write in progress: the backup must neither wait for it nor contain it.
     let mut writer = pool.begin_with("begin immediate").await.unwrap();
     sqlx::query("insert into processed_events (key, received_at) values ('uncommitted', 1)")
@@ -478,7 +480,7 @@ async fn the_documented_vacuum_into_backs_up_a_live_sqlite_database() {
     let dest = dir.path().join("oneonone-2026-11-30.db");
     let statement = documented.replace("/backups/oneonone-$(date +%F).db", dest.to_str().unwrap());
     let backup_conn = Db::connect(&url).await.unwrap();
-    let Db::Sqlite(backup_pool) = &backup_conn else {
+    let Db::Sqlite(oneonone::store::Sqlite { pool: backup_pool, .. }) = &backup_conn else {
         unreachable!()
     };
     sqlx::raw_sql(sqlx::AssertSqlSafe(statement))

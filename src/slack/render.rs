@@ -105,6 +105,12 @@ pub fn action_name(action_id: &str) -> &str {
 /// (Slack's rule). Applied to every span, including our own wording.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s);
+    out
+}
+
+/// [`escape`], appended to `out`.
+fn escape_into(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -113,7 +119,6 @@ pub fn escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// Escapes *and* neutralises text a person typed, for mrkdwn.
@@ -139,11 +144,20 @@ pub fn escape(s: &str) -> String {
 /// Links that people paste (`https://…`) stay clickable: Slack links bare URLs
 /// itself, and that is a feature for talking points.
 pub fn neutralise(s: &str) -> String {
-    let cleaned = clean_layout(s);
-    let chars: Vec<char> = cleaned.chars().collect();
-    let mut out = String::with_capacity(cleaned.len() + cleaned.len() / 8);
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    neutralise_into(&mut out, s);
+    out
+}
+
+/// [`neutralise`], appended to `out`.
+fn neutralise_into(out: &mut String, s: &str) {
+    let cleaned = if needs_layout_cleaning(s) {
+        std::borrow::Cow::Owned(clean_layout(s))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    };
     let mut line_start = true;
-    for (i, &c) in chars.iter().enumerate() {
+    for (i, c) in cleaned.char_indices() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -159,7 +173,7 @@ pub fn neutralise(s: &str) -> String {
             }
             '@' => {
                 out.push('@');
-                if is_broadcast_word(&chars[i + 1..]) {
+                if is_broadcast_word(&cleaned[i + 1..]) {
                     out.push(ZWSP);
                 }
             }
@@ -167,14 +181,24 @@ pub fn neutralise(s: &str) -> String {
         }
         line_start = c == '\n';
     }
-    out
 }
 
-/// Whether the characters after an `@` spell one of Slack's broadcast words.
-fn is_broadcast_word(rest: &[char]) -> bool {
-    ["channel", "here", "everyone"]
-        .iter()
-        .any(|word| rest.len() >= word.len() && rest.iter().zip(word.chars()).all(|(a, b)| a.to_ascii_lowercase() == b))
+/// Whether the text after an `@` starts with one of Slack's broadcast words
+/// (any case; the words are ASCII, so comparing bytes is exact).
+fn is_broadcast_word(rest: &str) -> bool {
+    ["channel", "here", "everyone"].iter().any(|word| {
+        rest.as_bytes()
+            .get(..word.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(word.as_bytes()))
+    })
+}
+
+/// Whether [`clean_layout`] would change `s` (most text it would not).
+fn needs_layout_cleaning(s: &str) -> bool {
+    s.contains("\n\n\n")
+        || s.chars().any(|c| {
+            (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
 }
 
 /// Line breaks normalised and capped at two in a row; control characters and
@@ -227,9 +251,9 @@ fn mrkdwn(text: &Text) -> String {
     let mut out = String::new();
     for span in &text.0 {
         match span {
-            Span::Plain(s) => out.push_str(&escape(s)),
+            Span::Plain(s) => escape_into(&mut out, s),
             Span::Bold(s) => out.push_str(&bold(&escape(s))),
-            Span::User(s) => out.push_str(&neutralise(s)),
+            Span::User(s) => neutralise_into(&mut out, s),
             // Emphasis cannot span lines in mrkdwn: a name is one line anyway.
             Span::BoldUser(s) => out.push_str(&bold(&neutralise(s.replace(['\r', '\n'], " ").trim()))),
             Span::Code(s) => {

@@ -33,7 +33,7 @@
 //! idempotency key. The worker keeps that window small by using a send
 //! timeout well under the lease and by not sending once its lease is over.
 
-use super::rows::from_ts;
+use super::rows::{from_ts, row};
 use super::{Db, Result, StoreError, TxPool, constraint_error, ts_of};
 use crate::domain::model::*;
 use chrono::{DateTime, Utc};
@@ -99,28 +99,28 @@ fn ts_ceil(t: DateTime<Utc>) -> i64 {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct DeliveryRow {
-    id: i64,
-    workspace_id: i64,
-    kind: String,
-    subject: String,
-    slot: i64,
-    dedupe_key: String,
-    recipient_id: i64,
-    payload: String,
-    due_at: i64,
-    state: String,
-    attempts: i64,
-    max_attempts: i64,
-    lease_until: Option<i64>,
-    last_error: Option<String>,
-    message_channel: Option<String>,
-    message_ts: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-    sent_at: Option<i64>,
-}
+row! {
+    struct DeliveryRow {
+        id: i64,
+        workspace_id: i64,
+        kind: String,
+        subject: String,
+        slot: i64,
+        dedupe_key: String,
+        recipient_id: i64,
+        payload: String,
+        due_at: i64,
+        state: String,
+        attempts: i64,
+        max_attempts: i64,
+        lease_until: Option<i64>,
+        last_error: Option<String>,
+        message_channel: Option<String>,
+        message_ts: Option<String>,
+        created_at: i64,
+        updated_at: i64,
+        sent_at: Option<i64>,
+}}
 
 fn count(v: i64, what: &str) -> Result<u32> {
     u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v}")))
@@ -339,8 +339,7 @@ impl Db {
     ) -> Result<Vec<Delivery>> {
         const DUE_WORKSPACES: &str = "select distinct workspace_id from deliveries
             where (state = 'pending' and due_at <= $1) or (state = 'sending' and lease_until < $1)";
-        let workspaces: Vec<i64> =
-            on_db!(self, p => sqlx::query_scalar(DUE_WORKSPACES).bind(ts_of(now)).fetch_all(p).await)?;
+        let workspaces: Vec<i64> = read!(self, all scalar DUE_WORKSPACES, ts_of(now))?;
         if workspaces.is_empty() {
             return Ok(Vec::new());
         }
@@ -383,7 +382,7 @@ impl Db {
                 state, attempts, max_attempts, lease_until, last_error, message_channel, message_ts, created_at,
                 updated_at, sent_at
             from deliveries where id = $1";
-        let row: Option<DeliveryRow> = on_db!(self, p => sqlx::query_as(Q).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<DeliveryRow> = read!(self, optional Q, id.0)?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -391,7 +390,7 @@ impl Db {
     /// `/metrics`); combinations with none are absent.
     pub async fn delivery_counts(&self) -> Result<Vec<(DeliveryKind, DeliveryState, u64)>> {
         const Q: &str = "select kind, state, count(*) from deliveries group by kind, state order by kind, state";
-        let rows: Vec<(String, String, i64)> = on_db!(self, p => sqlx::query_as(Q).fetch_all(p).await)?;
+        let rows: Vec<(String, String, i64)> = read!(self, all Q)?;
         rows.into_iter()
             .map(|(kind, state, n)| {
                 Ok((
@@ -408,7 +407,7 @@ impl Db {
     /// probe of the `(state, due_at)` index.
     pub async fn oldest_due_pending(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         const Q: &str = "select min(due_at) from deliveries where state = 'pending' and due_at <= $1";
-        let due: Option<i64> = on_db!(self, p => sqlx::query_scalar(Q).bind(ts_of(now)).fetch_one(p).await)?;
+        let due: Option<i64> = read!(self, one scalar Q, ts_of(now))?;
         due.map(from_ts).transpose()
     }
 
@@ -418,8 +417,7 @@ impl Db {
                 state, attempts, max_attempts, lease_until, last_error, message_channel, message_ts, created_at,
                 updated_at, sent_at
             from deliveries where kind = $1 and subject = $2 order by id";
-        let rows: Vec<DeliveryRow> = on_db!(self, p => sqlx::query_as(Q)
-            .bind(kind.as_str()).bind(subject.to_string()).fetch_all(p).await)?;
+        let rows: Vec<DeliveryRow> = read!(self, all Q, kind.as_str(), subject.to_string())?;
         decode_all(rows)
     }
 
@@ -430,8 +428,7 @@ impl Db {
                 state, attempts, max_attempts, lease_until, last_error, message_channel, message_ts, created_at,
                 updated_at, sent_at
             from deliveries where message_channel = $1 and message_ts = $2 order by id limit 1";
-        let row: Option<DeliveryRow> = on_db!(self, p => sqlx::query_as(Q)
-            .bind(channel.to_string()).bind(ts.to_string()).fetch_optional(p).await)?;
+        let row: Option<DeliveryRow> = read!(self, optional Q, channel.to_string(), ts.to_string())?;
         row.map(TryInto::try_into).transpose()
     }
 }

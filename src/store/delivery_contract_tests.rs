@@ -451,7 +451,7 @@ contract!(pool_stats_count_connections_within_the_maximum, |db| {
     // A held connection counts as in use.
     let held = match &db {
         Db::Sqlite(p) => {
-            let _c = p.acquire().await.unwrap();
+            let _c = p.pool.acquire().await.unwrap();
             db.pool_stats()
         }
         Db::Postgres(p) => {

@@ -84,12 +84,12 @@ impl PurgeCounts {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct AttendanceRow {
-    meeting_id: i64,
-    person_id: i64,
-    confirmed_at: i64,
-}
+row! {
+    struct AttendanceRow {
+        meeting_id: i64,
+        person_id: i64,
+        confirmed_at: i64,
+}}
 
 fn decode<R, T>(rows: Vec<R>) -> Result<Vec<T>>
 where
@@ -276,7 +276,7 @@ impl Db {
             .ok_or(StoreError::Conflict("the backup path must be valid UTF-8"))?
             .to_string();
         match self {
-            Db::Sqlite(p) => {
+            Db::Sqlite(super::Sqlite { pool: p, .. }) => {
                 sqlx::query(Q).bind(dest).execute(p).await?;
                 Ok(())
             }

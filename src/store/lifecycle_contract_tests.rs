@@ -274,7 +274,7 @@ contract!(an_online_backup_is_a_consistent_copy_on_sqlite_only, |db| {
     match &db {
         Db::Sqlite(pool) => {
             // Another connection is in the middle of a read transaction.
-            let mut reader = pool.begin().await.unwrap();
+            let mut reader = pool.pool.begin().await.unwrap();
             let n: i64 = sqlx::query_scalar("select count(*) from talking_points")
                 .fetch_one(&mut *reader)
                 .await

@@ -7,6 +7,7 @@
 //! body per pool. Where dialects differ, both literals sit side by side.
 //! Imports `domain` only.
 
+mod lite;
 mod rows;
 pub mod testing;
 
@@ -43,6 +44,17 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported DATABASE_URL: {0}")]
     BadUrl(String),
+    /// A read on SQLite's inline path (`lite.rs`) failed.
+    #[error("database error")]
+    Lite(#[source] rusqlite::Error),
+    #[error("the database was closed")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Lite(e)
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -56,8 +68,17 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The database: SQLite (single node) or PostgreSQL (several replicas).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(Sqlite),
     Postgres(PgPool),
+}
+
+/// A SQLite database: sqlx's pool for writes and transactions, and
+/// connections of our own for reads on the caller's thread (`lite.rs`).
+#[derive(Clone, Debug)]
+pub struct Sqlite {
+    pub pool: SqlitePool,
+    readers: std::sync::Arc<lite::Readers>,
+    writer: std::sync::Arc<lite::Writer>,
 }
 
 /// Runs the same body against whichever pool this is. The body is expanded
@@ -65,9 +86,82 @@ pub enum Db {
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            Db::Sqlite($pool) => $body,
-            Db::Postgres($pool) => $body,
+            $crate::store::Db::Sqlite($crate::store::Sqlite { pool: $pool, .. }) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
         }
+    };
+}
+
+/// A read: on SQLite inline on this thread (`lite.rs`), on PostgreSQL
+/// through the pool. `read!(db, optional Q, a, b)` decodes rows (`row!` types
+/// of `rows.rs`), `read!(db, one scalar Q, a)` a single column; the ways are
+/// `optional`, `one` and `all`, as sqlx's `fetch_*`. The arguments are bound
+/// to `$1`, `$2`, … by number on both engines.
+macro_rules! read {
+    (@go $db:expr, $how:ident, $ctor:ident, $q:expr $(, $arg:expr)*) => {
+        match $db {
+            $crate::store::Db::Sqlite(s) => s.readers.read(|c| {
+                let mut st = c.prepare_cached($q)?;
+                $crate::store::lite::bind(&mut st, &[$(&$arg as &dyn rusqlite::ToSql),*])?;
+                $crate::store::lite::$how(st.raw_query())
+            }),
+            $crate::store::Db::Postgres(p) => read!(@pg $how, sqlx::$ctor($q)$(.bind($arg))*, p),
+        }
+    };
+    (@pg optional, $query:expr, $p:ident) => {
+        $query.fetch_optional($p).await.map_err($crate::store::StoreError::from)
+    };
+    (@pg one, $query:expr, $p:ident) => {
+        $query.fetch_one($p).await.map_err($crate::store::StoreError::from)
+    };
+    (@pg all, $query:expr, $p:ident) => {
+        $query.fetch_all($p).await.map_err($crate::store::StoreError::from)
+    };
+    ($db:expr, $how:ident scalar $q:expr $(, $arg:expr)* $(,)?) => {
+        read!(@go $db, $how, query_scalar, $q $(, $arg)*)
+    };
+    ($db:expr, $how:ident $q:expr $(, $arg:expr)* $(,)?) => {
+        read!(@go $db, $how, query_as, $q $(, $arg)*)
+    };
+}
+
+/// A write: on SQLite on the writer thread (`lite.rs`: one hand-off, group
+/// commit), on PostgreSQL through the pool. `change!(db, execute Q, a, b)`
+/// answers the number of rows changed; `one`, `optional` and `all`, with or
+/// without `scalar`, decode `returning` rows as [`read!`] does.
+macro_rules! change {
+    (@go $db:expr, $how:ident, $ctor:ident, $q:expr $(, $arg:expr)*) => {
+        match $db {
+            $crate::store::Db::Sqlite(s) => {
+                let args = (|| -> rusqlite::Result<Vec<rusqlite::types::Value>> {
+                    Ok(vec![$($crate::store::lite::owned(&$arg)?),*])
+                })();
+                match args {
+                    Ok(args) => s.writer.write(move |c| {
+                        let mut st = c.prepare_cached($q)?;
+                        $crate::store::lite::bind_values(&mut st, &args)?;
+                        change!(@lite $how, st)
+                    }).await,
+                    Err(e) => Err($crate::store::StoreError::from(e)),
+                }
+            }
+            $crate::store::Db::Postgres(p) => change!(@pg $how, sqlx::$ctor($q)$(.bind($arg))*, p),
+        }
+    };
+    (@lite execute, $st:ident) => { $st.raw_execute().map(|n| n as u64) };
+    (@lite $how:ident, $st:ident) => { $crate::store::lite::$how($st.raw_query()) };
+    (@pg execute, $query:expr, $p:ident) => {
+        $query.execute($p).await.map(|r| r.rows_affected()).map_err($crate::store::StoreError::from)
+    };
+    (@pg $how:ident, $query:expr, $p:ident) => { read!(@pg $how, $query, $p) };
+    ($db:expr, execute $q:expr $(, $arg:expr)* $(,)?) => {
+        change!(@go $db, execute, query, $q $(, $arg)*)
+    };
+    ($db:expr, $how:ident scalar $q:expr $(, $arg:expr)* $(,)?) => {
+        change!(@go $db, $how, query_scalar, $q $(, $arg)*)
+    };
+    ($db:expr, $how:ident $q:expr $(, $arg:expr)* $(,)?) => {
+        change!(@go $db, $how, query_as, $q $(, $arg)*)
     };
 }
 
@@ -141,22 +235,39 @@ fn lo_hi(a: PersonId, b: PersonId) -> (i64, i64) {
     (a.0.min(b.0), a.0.max(b.0))
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+fn is_sqlx_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn is_unique_violation(e: &StoreError) -> bool {
+    match e {
+        StoreError::Database(e) => is_sqlx_unique_violation(e),
+        StoreError::Lite(e) => matches!(
+            e.sqlite_error().map(|f| f.extended_code),
+            Some(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+        ),
+        _ => false,
+    }
 }
 
 /// A check constraint said no (a 1:1 with oneself, a rating of 6): the
 /// caller's data was wrong, not the database.
-fn constraint_error(e: sqlx::Error, what: &'static str) -> StoreError {
-    match &e {
-        sqlx::Error::Database(d) if d.is_check_violation() || d.is_unique_violation() => StoreError::Conflict(what),
-        _ => StoreError::Database(e),
-    }
+fn constraint_error(e: impl Into<StoreError>, what: &'static str) -> StoreError {
+    let e = e.into();
+    let clash = is_unique_violation(&e)
+        || match &e {
+            StoreError::Database(sqlx::Error::Database(d)) => d.is_check_violation(),
+            StoreError::Lite(e) => {
+                e.sqlite_error().map(|f| f.extended_code) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_CHECK)
+            }
+            _ => false,
+        };
+    if clash { StoreError::Conflict(what) } else { e }
 }
 
 impl Db {
     /// Opens `sqlite://PATH` (created if missing; WAL, busy timeout, foreign
-    /// keys on), `sqlite::memory:`, or `postgres://…`.
+    /// keys on) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Db> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)
@@ -166,10 +277,20 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
-            // An in-memory database exists per connection: keep exactly one.
-            let max = if url.contains(":memory:") { 1 } else { 8 };
-            let pool = SqlitePoolOptions::new().max_connections(max).connect_with(opts).await?;
-            Ok(Db::Sqlite(pool))
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                // Reads run on connections of their own (lite.rs), which
+                // could not see a private in-memory database.
+                return Err(StoreError::BadUrl(
+                    "an in-memory SQLite database vanishes with the process: use sqlite://PATH".into(),
+                ));
+            }
+            let path = opts.get_filename().to_path_buf();
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            Ok(Db::Sqlite(Sqlite {
+                pool,
+                writer: std::sync::Arc::new(lite::Writer::start(&path)?),
+                readers: std::sync::Arc::new(lite::Readers::new(path)),
+            }))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(format!("{e}")))?;
             let pool = PgPoolOptions::new()
@@ -195,7 +316,7 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Db::Sqlite(p) => SQLITE_MIGRATOR.run(p).await,
+            Db::Sqlite(s) => SQLITE_MIGRATOR.run(&s.pool).await,
             Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await,
         }
         .map_err(StoreError::Migrate)
@@ -211,8 +332,8 @@ impl Db {
     pub async fn is_migrated(&self) -> Result<bool> {
         const Q: &str = "select version from _sqlx_migrations where success";
         let (applied, expected): (Result<Vec<i64>, sqlx::Error>, Vec<i64>) = match self {
-            Db::Sqlite(p) => (
-                sqlx::query_scalar(Q).fetch_all(p).await,
+            Db::Sqlite(s) => (
+                sqlx::query_scalar(Q).fetch_all(&s.pool).await,
                 SQLITE_MIGRATOR.iter().map(|m| m.version).collect(),
             ),
             Db::Postgres(p) => (
@@ -232,6 +353,10 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Db::Sqlite(s) = self {
+            s.readers.close();
+            s.writer.close();
+        }
         on_db!(self, p => p.close().await)
     }
 
@@ -262,23 +387,20 @@ impl Db {
             on conflict (platform, external_id) do update set
                 name = case when excluded.name = '' then workspaces.name else excluded.name end
             returning id, platform, external_id, name, overdue_after_days";
-        let row: WorkspaceRow = on_db!(self, p => sqlx::query_as(Q)
-            .bind(platform.as_str()).bind(external_id.to_string()).bind(name.to_string())
-            .fetch_one(p).await)?;
+        let row: WorkspaceRow = change!(self, one Q, platform.as_str(), external_id.to_string(), name.to_string())?;
         row.try_into()
     }
 
     pub async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>> {
         const Q: &str = "select id, platform, external_id, name, overdue_after_days from workspaces where id = $1";
-        let row: Option<WorkspaceRow> = on_db!(self, p => sqlx::query_as(Q).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<WorkspaceRow> = read!(self, optional Q, id.0)?;
         row.map(TryInto::try_into).transpose()
     }
 
     pub async fn workspace_by_external(&self, platform: Platform, external_id: &str) -> Result<Option<Workspace>> {
         const Q: &str = "select id, platform, external_id, name, overdue_after_days from workspaces
             where platform = $1 and external_id = $2";
-        let row: Option<WorkspaceRow> = on_db!(self, p => sqlx::query_as(Q)
-            .bind(platform.as_str()).bind(external_id.to_string()).fetch_optional(p).await)?;
+        let row: Option<WorkspaceRow> = read!(self, optional Q, platform.as_str(), external_id.to_string())?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -286,15 +408,13 @@ impl Db {
 
     pub async fn person(&self, ws: WorkspaceId, id: PersonId) -> Result<Option<Person>> {
         const Q: &str = "select * from people where workspace_id = $1 and id = $2";
-        let row: Option<PersonRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<PersonRow> = read!(self, optional Q, ws.0, id.0)?;
         row.map(TryInto::try_into).transpose()
     }
 
     pub async fn person_by_external(&self, ws: WorkspaceId, external_id: &str) -> Result<Option<Person>> {
         const Q: &str = "select * from people where workspace_id = $1 and external_id = $2";
-        let row: Option<PersonRow> = on_db!(self, p => sqlx::query_as(Q)
-            .bind(ws.0).bind(external_id.to_string()).fetch_optional(p).await)?;
+        let row: Option<PersonRow> = read!(self, optional Q, ws.0, external_id.to_string())?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -309,11 +429,7 @@ impl Db {
                 platform_tz = excluded.platform_tz, profile_refreshed_at = excluded.profile_refreshed_at,
                 name_key = excluded.name_key
             returning *";
-        let row: PersonRow = on_db!(self, p => sqlx::query_as(Q)
-            .bind(ws.0).bind(profile.external_id.clone()).bind(profile.display_name.clone())
-            .bind(profile.email.clone()).bind(profile.tz.map(|t| t.name().to_string())).bind(ts_of(now))
-            .bind(profile.display_name.to_lowercase())
-            .fetch_one(p).await)?;
+        let row: PersonRow = change!(self, one Q, ws.0, profile.external_id.clone(), profile.display_name.clone(), profile.email.clone(), profile.tz.map(|t| t.name().to_string()), ts_of(now), profile.display_name.to_lowercase())?;
         row.try_into()
     }
 
@@ -322,9 +438,7 @@ impl Db {
         const INSERT: &str =
             "insert into people (workspace_id, external_id, display_name, name_key) values ($1, $2, $3, $4)
             on conflict (workspace_id, external_id) do nothing";
-        on_db!(self, p => sqlx::query(INSERT)
-            .bind(ws.0).bind(external_id.to_string()).bind(display_name.to_string()).bind(display_name.to_lowercase())
-            .execute(p).await.map(|r| r.rows_affected()))?;
+        change!(self, execute INSERT, ws.0, external_id.to_string(), display_name.to_string(), display_name.to_lowercase())?;
         self.person_by_external(ws, external_id)
             .await?
             .ok_or(StoreError::Corrupt("person vanished after insert".into()))
@@ -332,8 +446,7 @@ impl Db {
 
     pub async fn people_by_email(&self, ws: WorkspaceId, email: &str) -> Result<Vec<Person>> {
         const Q: &str = "select * from people where workspace_id = $1 and lower(email) = lower($2) order by id";
-        let rows: Vec<PersonRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(email.to_string()).fetch_all(p).await)?;
+        let rows: Vec<PersonRow> = read!(self, all Q, ws.0, email.to_string())?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -342,8 +455,7 @@ impl Db {
         // Erased people (README "Backups and your data") are nobody to pick.
         const Q: &str = "select * from people where workspace_id = $1 and external_id not like 'erased:%'
             order by name_key, id limit $2";
-        let rows: Vec<PersonRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(i64::from(limit)).fetch_all(p).await)?;
+        let rows: Vec<PersonRow> = read!(self, all Q, ws.0, i64::from(limit))?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -354,20 +466,14 @@ impl Db {
         const Q: &str = "select * from people where workspace_id = $1
             and (name_key = $2 or lower(external_id) = $2) and external_id not like 'erased:%' order by id";
         let key = name.trim().to_lowercase();
-        let rows: Vec<PersonRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(key.clone()).fetch_all(p).await)?;
+        let rows: Vec<PersonRow> = read!(self, all Q, ws.0, key.clone())?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     pub async fn save_person_settings(&self, person: &Person) -> Result<()> {
         const Q: &str = "update people set tz_override = $1, work_start_min = $2, work_end_min = $3,
             nudges = $4, away_until = $5 where id = $6 and workspace_id = $7";
-        on_db!(self, p => sqlx::query(Q)
-            .bind(person.tz_override.map(|t| t.name().to_string()))
-            .bind(minutes(person.work_start)).bind(minutes(person.work_end))
-            .bind(person.nudges).bind(person.away_until.map(date_text))
-            .bind(person.id.0).bind(person.workspace_id.0)
-            .execute(p).await.map(|r| r.rows_affected()))?;
+        change!(self, execute Q, person.tz_override.map(|t| t.name().to_string()), minutes(person.work_start), minutes(person.work_end), person.nudges, person.away_until.map(date_text), person.id.0, person.workspace_id.0)?;
         Ok(())
     }
 
@@ -379,12 +485,7 @@ impl Db {
             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $13)
             returning *";
         let (lo, hi) = lo_hi(new.manager_id, new.report_id);
-        let res: Result<SeriesRow, sqlx::Error> = on_db!(self, p => sqlx::query_as(Q)
-            .bind(new.workspace_id.0).bind(new.manager_id.0).bind(new.report_id.0).bind(lo).bind(hi)
-            .bind(encode_cadence(&new.cadence)).bind(minutes(new.time)).bind(new.tz.name().to_string())
-            .bind(i64::from(new.duration_minutes)).bind(new.template.clone()).bind(i64::from(new.lead_minutes))
-            .bind(date_text(new.anchor_date)).bind(ts_of(new.created_at))
-            .fetch_one(p).await);
+        let res: Result<SeriesRow> = change!(self, one Q, new.workspace_id.0, new.manager_id.0, new.report_id.0, lo, hi, encode_cadence(&new.cadence), minutes(new.time), new.tz.name().to_string(), i64::from(new.duration_minutes), new.template.clone(), i64::from(new.lead_minutes), date_text(new.anchor_date), ts_of(new.created_at));
         match res {
             Ok(row) => row.try_into(),
             Err(e) => Err(constraint_error(
@@ -398,12 +499,7 @@ impl Db {
         const Q: &str = "update series set manager_id = $1, report_id = $2, cadence = $3, time_min = $4, tz = $5,
                 duration_minutes = $6, template = $7, lead_minutes = $8, state = $9, anchor_date = $10
             where id = $11 and workspace_id = $12";
-        on_db!(self, p => sqlx::query(Q)
-            .bind(s.manager_id.0).bind(s.report_id.0).bind(encode_cadence(&s.cadence)).bind(minutes(s.time))
-            .bind(s.tz.name().to_string()).bind(i64::from(s.duration_minutes)).bind(s.template.clone())
-            .bind(i64::from(s.lead_minutes)).bind(s.state.as_str()).bind(date_text(s.anchor_date))
-            .bind(s.id.0).bind(s.workspace_id.0)
-            .execute(p).await.map(|r| r.rows_affected()))
+        change!(self, execute Q, s.manager_id.0, s.report_id.0, encode_cadence(&s.cadence), minutes(s.time), s.tz.name().to_string(), i64::from(s.duration_minutes), s.template.clone(), i64::from(s.lead_minutes), s.state.as_str(), date_text(s.anchor_date), s.id.0, s.workspace_id.0)
         .map_err(|e| constraint_error(e, "these two people already have a 1:1, or it would be with oneself"))?;
         Ok(())
     }
@@ -413,15 +509,14 @@ impl Db {
     /// costs one index probe however many 1:1s exist.
     pub async fn series_due_for_planning(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Series>> {
         const Q: &str = "select * from series where state = 'active' and plan_at <= $1 order by plan_at, id limit $2";
-        let rows: Vec<SeriesRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(ts_of(now)).bind(i64::from(limit)).fetch_all(p).await)?;
+        let rows: Vec<SeriesRow> = read!(self, all Q, ts_of(now), i64::from(limit))?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     /// When the scheduler should next look at `series`.
     pub async fn set_plan_at(&self, series: SeriesId, at: DateTime<Utc>) -> Result<()> {
         const Q: &str = "update series set plan_at = $1 where id = $2";
-        on_db!(self, p => sqlx::query(Q).bind(ts_of(at)).bind(series.0).execute(p).await.map(|r| r.rows_affected()))?;
+        change!(self, execute Q, ts_of(at), series.0)?;
         Ok(())
     }
 
@@ -429,7 +524,7 @@ impl Db {
     pub async fn touch_series(&self, ids: &[SeriesId]) -> Result<()> {
         const Q: &str = "update series set plan_at = 0 where id = $1";
         for id in ids {
-            on_db!(self, p => sqlx::query(Q).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
+            change!(self, execute Q, id.0)?;
         }
         Ok(())
     }
@@ -437,22 +532,20 @@ impl Db {
     /// Every active 1:1 across all workspaces: what a scheduler pass plans for.
     pub async fn active_series(&self) -> Result<Vec<Series>> {
         const Q: &str = "select * from series where state = 'active' order by id";
-        let rows: Vec<SeriesRow> = on_db!(self, p => sqlx::query_as(Q).fetch_all(p).await)?;
+        let rows: Vec<SeriesRow> = read!(self, all Q)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     pub async fn series(&self, ws: WorkspaceId, id: SeriesId) -> Result<Option<Series>> {
         const Q: &str = "select * from series where workspace_id = $1 and id = $2";
-        let row: Option<SeriesRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<SeriesRow> = read!(self, optional Q, ws.0, id.0)?;
         row.map(TryInto::try_into).transpose()
     }
 
     pub async fn series_between(&self, ws: WorkspaceId, a: PersonId, b: PersonId) -> Result<Option<Series>> {
         const Q: &str = "select * from series where workspace_id = $1 and person_lo = $2 and person_hi = $3";
         let (lo, hi) = lo_hi(a, b);
-        let row: Option<SeriesRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(lo).bind(hi).fetch_optional(p).await)?;
+        let row: Option<SeriesRow> = read!(self, optional Q, ws.0, lo, hi)?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -462,10 +555,12 @@ impl Db {
         person: PersonId,
         include_ended: bool,
     ) -> Result<Vec<Series>> {
-        const Q: &str = "select * from series where workspace_id = $1 and (manager_id = $2 or report_id = $2)
+        // `+workspace_id` keeps SQLite's planner off the workspace index (a
+        // scan of every 1:1 of the workspace) and on the two person indexes
+        // (a multi-index OR); PostgreSQL reads the unary plus as a no-op.
+        const Q: &str = "select * from series where +workspace_id = $1 and (manager_id = $2 or report_id = $2)
             and ($3 or state <> 'ended') order by id";
-        let rows: Vec<SeriesRow> = on_db!(self, p => sqlx::query_as(Q)
-            .bind(ws.0).bind(person.0).bind(include_ended).fetch_all(p).await)?;
+        let rows: Vec<SeriesRow> = read!(self, all Q, ws.0, person.0, include_ended)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -486,44 +581,40 @@ impl Db {
         // Most calls find the meeting already there (every `agenda` and `add`
         // asks for the next slot): look before writing, so they take no write
         // lock; the insert still settles a race between two first callers.
-        let existing: Option<MeetingRow> =
-            on_db!(self, p => sqlx::query_as(SELECT).bind(series.0).bind(ts_of(slot)).fetch_optional(p).await)?;
+        let existing: Option<MeetingRow> = read!(self, optional SELECT, series.0, ts_of(slot))?;
         if let Some(row) = existing {
             return Ok((row.try_into()?, false));
         }
-        let created: Option<i64> = on_db!(self, p => sqlx::query_scalar(INSERT)
-            .bind(series.0).bind(ts_of(slot)).bind(ts_of(scheduled_at)).fetch_optional(p).await)?;
-        let row: MeetingRow =
-            on_db!(self, p => sqlx::query_as(SELECT).bind(series.0).bind(ts_of(slot)).fetch_one(p).await)?;
+        let created: Option<i64> = change!(self, optional scalar INSERT, series.0, ts_of(slot), ts_of(scheduled_at))?;
+        let row: MeetingRow = read!(self, one SELECT, series.0, ts_of(slot))?;
         Ok((row.try_into()?, created.is_some()))
     }
 
     pub async fn meeting(&self, id: MeetingId) -> Result<Option<Meeting>> {
         const Q: &str =
             "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at from meetings where id = $1";
-        let row: Option<MeetingRow> = on_db!(self, p => sqlx::query_as(Q).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<MeetingRow> = read!(self, optional Q, id.0)?;
         row.map(TryInto::try_into).transpose()
     }
 
     pub async fn pending_meetings(&self, series: SeriesId) -> Result<Vec<Meeting>> {
         const Q: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at from meetings
             where series_id = $1 and state in ('upcoming', 'rescheduled') order by scheduled_at, id";
-        let rows: Vec<MeetingRow> = on_db!(self, p => sqlx::query_as(Q).bind(series.0).fetch_all(p).await)?;
+        let rows: Vec<MeetingRow> = read!(self, all Q, series.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     pub async fn last_meeting_by_slot(&self, series: SeriesId) -> Result<Option<Meeting>> {
         const Q: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at from meetings
             where series_id = $1 order by slot desc limit 1";
-        let row: Option<MeetingRow> = on_db!(self, p => sqlx::query_as(Q).bind(series.0).fetch_optional(p).await)?;
+        let row: Option<MeetingRow> = read!(self, optional Q, series.0)?;
         row.map(TryInto::try_into).transpose()
     }
 
     pub async fn closed_meetings(&self, series: SeriesId, limit: u32) -> Result<Vec<Meeting>> {
         const Q: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at from meetings
             where series_id = $1 and state in ('held', 'skipped') order by scheduled_at desc, id desc limit $2";
-        let rows: Vec<MeetingRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(series.0).bind(i64::from(limit)).fetch_all(p).await)?;
+        let rows: Vec<MeetingRow> = read!(self, all Q, series.0, i64::from(limit))?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -587,7 +678,7 @@ impl Db {
     pub async fn reschedule_meeting(&self, meeting: MeetingId, at: DateTime<Utc>) -> Result<()> {
         const Q: &str = "update meetings set scheduled_at = $1, state = 'rescheduled'
             where id = $2 and state in ('upcoming', 'rescheduled')";
-        let done = on_db!(self, p => sqlx::query(Q).bind(ts_of(at)).bind(meeting.0).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = change!(self, execute Q, ts_of(at), meeting.0)?;
         if done == 0 {
             return Err(StoreError::Conflict("meeting already closed"));
         }
@@ -615,7 +706,7 @@ impl Db {
                     // A closed meeting already holds that instant: leave this one parked
                     // rather than fail the whole change; it is never shown as pending
                     // at a wrong time because its scheduled_at is unchanged.
-                    Err(e) if is_unique_violation(&e) => {
+                    Err(e) if is_sqlx_unique_violation(&e) => {
                         return Err(StoreError::Conflict("a meeting already exists at that time"));
                     }
                     Err(e) => return Err(e.into()),
@@ -647,15 +738,8 @@ impl Db {
             returning *";
         const LOCK_PG: &str = "select id from meetings where id = $1 for update";
         let row: TalkingPointRow = match self {
-            Db::Sqlite(p) => {
-                sqlx::query_as(INSERT)
-                    .bind(meeting.0)
-                    .bind(author.0)
-                    .bind(text.to_string())
-                    .bind(category.as_str())
-                    .bind(ts_of(now))
-                    .fetch_one(p)
-                    .await?
+            Db::Sqlite(_) => {
+                change!(self, one INSERT, meeting.0, author.0, text.to_string(), category.as_str(), ts_of(now))?
             }
             Db::Postgres(p) => {
                 let mut tx = p.begin().await?;
@@ -677,7 +761,7 @@ impl Db {
 
     pub async fn talking_points(&self, meeting: MeetingId) -> Result<Vec<TalkingPoint>> {
         const Q: &str = "select * from talking_points where meeting_id = $1 order by position, id";
-        let rows: Vec<TalkingPointRow> = on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).fetch_all(p).await)?;
+        let rows: Vec<TalkingPointRow> = read!(self, all Q, meeting.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -686,14 +770,14 @@ impl Db {
     pub async fn mark_home_opened(&self, person: PersonId, now: DateTime<Utc>) -> Result<()> {
         const Q: &str = "insert into slack_home_opened (person_id, opened_at) values ($1, $2)
             on conflict (person_id) do update set opened_at = excluded.opened_at";
-        on_db!(self, p => sqlx::query(Q).bind(person.0).bind(ts_of(now)).execute(p).await.map(|_| ()))?;
+        change!(self, execute Q, person.0, ts_of(now))?;
         Ok(())
     }
 
     /// Whether `person` has ever opened the bot's App Home.
     pub async fn has_opened_home(&self, person: PersonId) -> Result<bool> {
         const Q: &str = "select 1 from slack_home_opened where person_id = $1";
-        let found: Option<i32> = on_db!(self, p => sqlx::query_scalar(Q).bind(person.0).fetch_optional(p).await)?;
+        let found: Option<i32> = read!(self, optional scalar Q, person.0)?;
         Ok(found.is_some())
     }
 
@@ -702,27 +786,26 @@ impl Db {
     pub async fn point_number(&self, tp: &TalkingPoint) -> Result<u64> {
         const Q: &str = "select count(*) from talking_points
             where meeting_id = $1 and (position < $2 or (position = $2 and id <= $3))";
-        let n: i64 = on_db!(self, p => sqlx::query_scalar(Q)
-            .bind(tp.meeting_id.0).bind(tp.position).bind(tp.id.0).fetch_one(p).await)?;
+        let n: i64 = read!(self, one scalar Q, tp.meeting_id.0, tp.position, tp.id.0)?;
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
     pub async fn talking_point(&self, id: TalkingPointId) -> Result<Option<TalkingPoint>> {
         const Q: &str = "select * from talking_points where id = $1";
-        let row: Option<TalkingPointRow> = on_db!(self, p => sqlx::query_as(Q).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<TalkingPointRow> = read!(self, optional Q, id.0)?;
         row.map(TryInto::try_into).transpose()
     }
 
     /// Removes a talking point (and its comments) from its agenda.
     pub async fn delete_talking_point(&self, id: TalkingPointId) -> Result<bool> {
         const Q: &str = "delete from talking_points where id = $1";
-        let done = on_db!(self, p => sqlx::query(Q).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = change!(self, execute Q, id.0)?;
         Ok(done == 1)
     }
 
     pub async fn set_point_state(&self, id: TalkingPointId, state: PointState) -> Result<()> {
         const Q: &str = "update talking_points set state = $1 where id = $2";
-        on_db!(self, p => sqlx::query(Q).bind(state.as_str()).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
+        change!(self, execute Q, state.as_str(), id.0)?;
         Ok(())
     }
 
@@ -735,8 +818,7 @@ impl Db {
     ) -> Result<Comment> {
         const Q: &str = "insert into comments (talking_point_id, author_id, text, created_at) values ($1, $2, $3, $4)
             returning id, talking_point_id, author_id, text, created_at";
-        let row: CommentRow = on_db!(self, p => sqlx::query_as(Q)
-            .bind(point.0).bind(author.0).bind(text.to_string()).bind(ts_of(now)).fetch_one(p).await)?;
+        let row: CommentRow = change!(self, one Q, point.0, author.0, text.to_string(), ts_of(now))?;
         row.try_into()
     }
 
@@ -744,7 +826,7 @@ impl Db {
         const Q: &str = "select c.id, c.talking_point_id, c.author_id, c.text, c.created_at
             from comments c join talking_points t on t.id = c.talking_point_id
             where t.meeting_id = $1 order by c.id";
-        let rows: Vec<CommentRow> = on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).fetch_all(p).await)?;
+        let rows: Vec<CommentRow> = read!(self, all Q, meeting.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -757,8 +839,7 @@ impl Db {
     ) -> Result<PrivateNote> {
         const Q: &str = "insert into private_notes (meeting_id, author_id, text, created_at) values ($1, $2, $3, $4)
             returning id, meeting_id, author_id, text, created_at";
-        let row: NoteRow = on_db!(self, p => sqlx::query_as(Q)
-            .bind(meeting.0).bind(author.0).bind(text.to_string()).bind(ts_of(now)).fetch_one(p).await)?;
+        let row: NoteRow = change!(self, one Q, meeting.0, author.0, text.to_string(), ts_of(now))?;
         row.try_into()
     }
 
@@ -766,8 +847,7 @@ impl Db {
     pub async fn private_notes(&self, meeting: MeetingId, author: PersonId) -> Result<Vec<PrivateNote>> {
         const Q: &str = "select id, meeting_id, author_id, text, created_at from private_notes
             where meeting_id = $1 and author_id = $2 order by id";
-        let rows: Vec<NoteRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).bind(author.0).fetch_all(p).await)?;
+        let rows: Vec<NoteRow> = read!(self, all Q, meeting.0, author.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -787,22 +867,20 @@ impl Db {
         const Q: &str =
             "insert into action_items (series_id, meeting_id, owner_id, created_by, text, due, state, created_at)
             values ($1, $2, $3, $4, $5, $6, 'open', $7) returning *";
-        let row: ActionRow = on_db!(self, p => sqlx::query_as(Q)
-            .bind(series.0).bind(meeting.0).bind(owner.0).bind(created_by.0).bind(text.to_string())
-            .bind(due.map(date_text)).bind(ts_of(now)).fetch_one(p).await)?;
+        let row: ActionRow = change!(self, one Q, series.0, meeting.0, owner.0, created_by.0, text.to_string(), due.map(date_text), ts_of(now))?;
         row.try_into()
     }
 
     pub async fn action_item(&self, id: ActionItemId) -> Result<Option<ActionItem>> {
         const Q: &str = "select * from action_items where id = $1";
-        let row: Option<ActionRow> = on_db!(self, p => sqlx::query_as(Q).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<ActionRow> = read!(self, optional Q, id.0)?;
         row.map(TryInto::try_into).transpose()
     }
 
     pub async fn open_action_items_for_series(&self, series: SeriesId) -> Result<Vec<ActionItem>> {
         const Q: &str = "select * from action_items where series_id = $1 and state = 'open'
             order by case when due is null then 1 else 0 end, due, id";
-        let rows: Vec<ActionRow> = on_db!(self, p => sqlx::query_as(Q).bind(series.0).fetch_all(p).await)?;
+        let rows: Vec<ActionRow> = read!(self, all Q, series.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -810,21 +888,20 @@ impl Db {
         const Q: &str = "select a.* from action_items a join series s on s.id = a.series_id
             where s.workspace_id = $1 and a.owner_id = $2 and a.state = 'open'
             order by case when a.due is null then 1 else 0 end, a.due, a.id";
-        let rows: Vec<ActionRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(person.0).fetch_all(p).await)?;
+        let rows: Vec<ActionRow> = read!(self, all Q, ws.0, person.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     pub async fn action_items_created_in(&self, meeting: MeetingId) -> Result<Vec<ActionItem>> {
         const Q: &str = "select * from action_items where meeting_id = $1 order by id";
-        let rows: Vec<ActionRow> = on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).fetch_all(p).await)?;
+        let rows: Vec<ActionRow> = read!(self, all Q, meeting.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     /// `false` when the item was not open (already done, or absent).
     pub async fn complete_action_item(&self, id: ActionItemId, now: DateTime<Utc>) -> Result<bool> {
         const Q: &str = "update action_items set state = 'done', completed_at = $1 where id = $2 and state = 'open'";
-        let done =
-            on_db!(self, p => sqlx::query(Q).bind(ts_of(now)).bind(id.0).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = change!(self, execute Q, ts_of(now), id.0)?;
         Ok(done == 1)
     }
 
@@ -833,15 +910,14 @@ impl Db {
     pub async fn templates(&self, ws: WorkspaceId) -> Result<Vec<Template>> {
         const Q: &str = "select id, workspace_id, name, items, created_by, created_at from templates
             where workspace_id = $1 order by name_key";
-        let rows: Vec<TemplateRow> = on_db!(self, p => sqlx::query_as(Q).bind(ws.0).fetch_all(p).await)?;
+        let rows: Vec<TemplateRow> = read!(self, all Q, ws.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     pub async fn template_by_name(&self, ws: WorkspaceId, name: &str) -> Result<Option<Template>> {
         const Q: &str = "select id, workspace_id, name, items, created_by, created_at from templates
             where workspace_id = $1 and name_key = $2";
-        let row: Option<TemplateRow> = on_db!(self, p => sqlx::query_as(Q)
-            .bind(ws.0).bind(name.trim().to_lowercase()).fetch_optional(p).await)?;
+        let row: Option<TemplateRow> = read!(self, optional Q, ws.0, name.trim().to_lowercase())?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -857,19 +933,18 @@ impl Db {
             values ($1, $2, $3, $4, $5, $6) returning id, workspace_id, name, items, created_by, created_at";
         let items = serde_json::to_string(items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let name = name.trim();
-        let res: Result<TemplateRow, sqlx::Error> = on_db!(self, p => sqlx::query_as(Q)
-            .bind(ws.0).bind(name.to_string()).bind(name.to_lowercase()).bind(items.clone()).bind(by.0).bind(ts_of(now))
-            .fetch_one(p).await);
+        let res: Result<TemplateRow> =
+            change!(self, one Q, ws.0, name.to_string(), name.to_lowercase(), items.clone(), by.0, ts_of(now));
         match res {
             Ok(row) => row.try_into(),
             Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("template name taken")),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
     pub async fn delete_template(&self, ws: WorkspaceId, name: &str) -> Result<bool> {
         const Q: &str = "delete from templates where workspace_id = $1 and name_key = $2";
-        let done = on_db!(self, p => sqlx::query(Q).bind(ws.0).bind(name.trim().to_lowercase()).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = change!(self, execute Q, ws.0, name.trim().to_lowercase())?;
         Ok(done > 0)
     }
 
@@ -887,17 +962,15 @@ impl Db {
             "insert into ratings (meeting_id, person_id, score, comment, created_at) values ($1, $2, $3, $4, $5)
             on conflict (meeting_id, person_id) do update set score = excluded.score,
                 comment = coalesce(excluded.comment, ratings.comment), created_at = excluded.created_at";
-        on_db!(self, p => sqlx::query(Q)
-            .bind(meeting.0).bind(person.0).bind(i64::from(score)).bind(comment.map(str::to_string)).bind(ts_of(now))
-            .execute(p).await.map(|r| r.rows_affected()))
-        .map_err(|e| constraint_error(e, "a rating is 1 to 5"))?;
+        change!(self, execute Q, meeting.0, person.0, i64::from(score), comment.map(str::to_string), ts_of(now))
+            .map_err(|e| constraint_error(e, "a rating is 1 to 5"))?;
         Ok(())
     }
 
     pub async fn ratings_for_meeting(&self, meeting: MeetingId) -> Result<Vec<Rating>> {
         const Q: &str = "select meeting_id, person_id, score, comment, created_at from ratings
             where meeting_id = $1 order by person_id";
-        let rows: Vec<RatingRow> = on_db!(self, p => sqlx::query_as(Q).bind(meeting.0).fetch_all(p).await)?;
+        let rows: Vec<RatingRow> = read!(self, all Q, meeting.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -911,16 +984,14 @@ impl Db {
     ) -> Result<MeetingRequest> {
         const Q: &str = "insert into meeting_requests (workspace_id, from_id, to_id, text, created_at)
             values ($1, $2, $3, $4, $5) returning id, workspace_id, from_id, to_id, text, created_at";
-        let row: RequestRow = on_db!(self, p => sqlx::query_as(Q)
-            .bind(ws.0).bind(from.0).bind(to.0).bind(text.map(str::to_string)).bind(ts_of(now)).fetch_one(p).await)?;
+        let row: RequestRow = change!(self, one Q, ws.0, from.0, to.0, text.map(str::to_string), ts_of(now))?;
         row.try_into()
     }
 
     pub async fn request(&self, ws: WorkspaceId, id: RequestId) -> Result<Option<MeetingRequest>> {
         const Q: &str = "select id, workspace_id, from_id, to_id, text, created_at from meeting_requests
             where workspace_id = $1 and id = $2";
-        let row: Option<RequestRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(ws.0).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<RequestRow> = read!(self, optional Q, ws.0, id.0)?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -935,10 +1006,9 @@ impl Db {
                 (select count(*) from action_items where series_id = $1 and state = 'open' and due < $3)";
         const RATINGS: &str = "select count(*), cast(coalesce(sum(r.score), 0) as bigint) from ratings r join meetings m on m.id = r.meeting_id
             where m.series_id = $1 and m.scheduled_at >= $2";
-        let (last, held, skipped, open, overdue): (Option<i64>, i64, i64, i64, i64) = on_db!(self, p => sqlx::query_as(MEETINGS)
-            .bind(series.0).bind(ts_of(since)).bind(date_text(today)).fetch_one(p).await)?;
-        let (count, sum): (i64, i64) =
-            on_db!(self, p => sqlx::query_as(RATINGS).bind(series.0).bind(ts_of(since)).fetch_one(p).await)?;
+        let (last, held, skipped, open, overdue): (Option<i64>, i64, i64, i64, i64) =
+            read!(self, one MEETINGS, series.0, ts_of(since), date_text(today))?;
+        let (count, sum): (i64, i64) = read!(self, one RATINGS, series.0, ts_of(since))?;
         let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
         Ok(SeriesStats {
             last_held: last.map(from_ts).transpose()?,
@@ -964,9 +1034,7 @@ impl Db {
     ) -> Result<()> {
         const Q: &str = "insert into posted_agendas (meeting_id, person_id, channel, ts, created_at)
             values ($1, $2, $3, $4, $5) on conflict (channel, ts) do nothing";
-        on_db!(self, p => sqlx::query(Q)
-            .bind(meeting.0).bind(person.0).bind(channel.to_string()).bind(ts.to_string()).bind(ts_of(now))
-            .execute(p).await.map(|r| r.rows_affected()))?;
+        change!(self, execute Q, meeting.0, person.0, channel.to_string(), ts.to_string(), ts_of(now))?;
         Ok(())
     }
 
@@ -974,8 +1042,7 @@ impl Db {
     pub async fn posted_agenda_at(&self, channel: &str, ts: &str) -> Result<Option<PostedAgenda>> {
         const Q: &str =
             "select id, meeting_id, person_id, channel, ts from posted_agendas where channel = $1 and ts = $2";
-        let row: Option<PostedRow> = on_db!(self, p => sqlx::query_as(Q)
-            .bind(channel.to_string()).bind(ts.to_string()).fetch_optional(p).await)?;
+        let row: Option<PostedRow> = read!(self, optional Q, channel.to_string(), ts.to_string())?;
         Ok(row.map(Into::into))
     }
 
@@ -985,8 +1052,7 @@ impl Db {
         const Q: &str = "select p.id, p.meeting_id, p.person_id, p.channel, p.ts from posted_agendas p
             join meetings m on m.id = p.meeting_id
             where m.series_id = $1 and p.created_at >= $2 order by p.id";
-        let rows: Vec<PostedRow> =
-            on_db!(self, p => sqlx::query_as(Q).bind(series.0).bind(ts_of(since)).fetch_all(p).await)?;
+        let rows: Vec<PostedRow> = read!(self, all Q, series.0, ts_of(since))?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -994,14 +1060,13 @@ impl Db {
     pub async fn confirm_attendance(&self, meeting: MeetingId, person: PersonId, now: DateTime<Utc>) -> Result<bool> {
         const Q: &str = "insert into attendance (meeting_id, person_id, confirmed_at) values ($1, $2, $3)
             on conflict (meeting_id, person_id) do nothing";
-        let done = on_db!(self, p => sqlx::query(Q)
-            .bind(meeting.0).bind(person.0).bind(ts_of(now)).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = change!(self, execute Q, meeting.0, person.0, ts_of(now))?;
         Ok(done == 1)
     }
 
     pub async fn attendance(&self, meeting: MeetingId) -> Result<Vec<PersonId>> {
         const Q: &str = "select person_id from attendance where meeting_id = $1 order by confirmed_at, person_id";
-        let ids: Vec<i64> = on_db!(self, p => sqlx::query_scalar(Q).bind(meeting.0).fetch_all(p).await)?;
+        let ids: Vec<i64> = read!(self, all scalar Q, meeting.0)?;
         Ok(ids.into_iter().map(PersonId).collect())
     }
 
@@ -1014,9 +1079,9 @@ impl Db {
         const INSERT: &str =
             "insert into processed_events (key, received_at) values ($1, $2) on conflict (key) do nothing";
         const PRUNE: &str = "delete from processed_events where received_at < $1";
-        let done = on_db!(self, p => sqlx::query(INSERT).bind(key.to_string()).bind(ts_of(now)).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = change!(self, execute INSERT, key.to_string(), ts_of(now))?;
         if done == 1 && now.timestamp() % 64 == 0 {
-            on_db!(self, p => sqlx::query(PRUNE).bind(ts_of(now) - 86_400).execute(p).await.map(|r| r.rows_affected()))?;
+            change!(self, execute PRUNE, ts_of(now) - 86_400)?;
         }
         Ok(done == 1)
     }

@@ -9,6 +9,32 @@ use chrono_tz::Tz;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+/// A row struct decoded by sqlx (`FromRow`) and by the inline SQLite reads
+/// (`FromLite`), both by column name, written once.
+macro_rules! row {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        #[derive(sqlx::FromRow)]
+        $(#[$meta])*
+        $vis struct $name {
+            $( $(#[$fmeta])* $field: $ty ),*
+        }
+
+        impl super::lite::FromLite for $name {
+            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
+            fn from_lite(row: &rusqlite::Row<'_>, at: &[usize]) -> rusqlite::Result<Self> {
+                let mut at = at.iter();
+                Ok($name { $( $field: row.get(*at.next().ok_or(rusqlite::Error::InvalidColumnIndex(0))?)? ),* })
+            }
+        }
+    };
+}
+pub(super) use row;
+
 pub(super) fn from_ts(t: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp(t, 0).ok_or_else(|| StoreError::Corrupt(format!("timestamp {t}")))
 }
@@ -87,14 +113,14 @@ pub fn decode_cadence(s: &str) -> Option<Cadence> {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct WorkspaceRow {
-    id: i64,
-    platform: String,
-    external_id: String,
-    name: String,
-    overdue_after_days: i64,
-}
+row! {
+    pub(super) struct WorkspaceRow {
+        id: i64,
+        platform: String,
+        external_id: String,
+        name: String,
+        overdue_after_days: i64,
+}}
 
 impl TryFrom<WorkspaceRow> for Workspace {
     type Error = StoreError;
@@ -109,24 +135,24 @@ impl TryFrom<WorkspaceRow> for Workspace {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct PersonRow {
-    id: i64,
-    workspace_id: i64,
-    external_id: String,
-    display_name: String,
-    email: Option<String>,
-    platform_tz: Option<String>,
-    tz_override: Option<String>,
-    work_start_min: i64,
-    work_end_min: i64,
-    nudges: bool,
-    away_until: Option<String>,
-    profile_refreshed_at: Option<i64>,
-    /// The case-folded display name, for lookups only.
-    #[allow(dead_code)]
-    name_key: String,
-}
+row! {
+    pub(super) struct PersonRow {
+        id: i64,
+        workspace_id: i64,
+        external_id: String,
+        display_name: String,
+        email: Option<String>,
+        platform_tz: Option<String>,
+        tz_override: Option<String>,
+        work_start_min: i64,
+        work_end_min: i64,
+        nudges: bool,
+        away_until: Option<String>,
+        profile_refreshed_at: Option<i64>,
+        /// The case-folded display name, for lookups only.
+        #[allow(dead_code)]
+        name_key: String,
+}}
 
 impl TryFrom<PersonRow> for Person {
     type Error = StoreError;
@@ -149,25 +175,25 @@ impl TryFrom<PersonRow> for Person {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct SeriesRow {
-    id: i64,
-    workspace_id: i64,
-    manager_id: i64,
-    report_id: i64,
-    cadence: String,
-    time_min: i64,
-    tz: String,
-    duration_minutes: i64,
-    template: Option<String>,
-    lead_minutes: i64,
-    state: String,
-    anchor_date: String,
-    created_at: i64,
-    /// Scheduler bookkeeping, not part of the domain's `Series`.
-    #[allow(dead_code)]
-    plan_at: i64,
-}
+row! {
+    pub(super) struct SeriesRow {
+        id: i64,
+        workspace_id: i64,
+        manager_id: i64,
+        report_id: i64,
+        cadence: String,
+        time_min: i64,
+        tz: String,
+        duration_minutes: i64,
+        template: Option<String>,
+        lead_minutes: i64,
+        state: String,
+        anchor_date: String,
+        created_at: i64,
+        /// Scheduler bookkeeping, not part of the domain's `Series`.
+        #[allow(dead_code)]
+        plan_at: i64,
+}}
 
 impl TryFrom<SeriesRow> for Series {
     type Error = StoreError;
@@ -191,16 +217,16 @@ impl TryFrom<SeriesRow> for Series {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct MeetingRow {
-    id: i64,
-    series_id: i64,
-    slot: i64,
-    scheduled_at: i64,
-    state: String,
-    skip_reason: Option<String>,
-    closed_at: Option<i64>,
-}
+row! {
+    pub(super) struct MeetingRow {
+        id: i64,
+        series_id: i64,
+        slot: i64,
+        scheduled_at: i64,
+        state: String,
+        skip_reason: Option<String>,
+        closed_at: Option<i64>,
+}}
 
 impl TryFrom<MeetingRow> for Meeting {
     type Error = StoreError;
@@ -217,19 +243,19 @@ impl TryFrom<MeetingRow> for Meeting {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct TalkingPointRow {
-    id: i64,
-    meeting_id: i64,
-    author_id: i64,
-    text: String,
-    category: String,
-    position: i64,
-    state: String,
-    rollover_count: i64,
-    origin_meeting_id: i64,
-    created_at: i64,
-}
+row! {
+    pub(super) struct TalkingPointRow {
+        id: i64,
+        meeting_id: i64,
+        author_id: i64,
+        text: String,
+        category: String,
+        position: i64,
+        state: String,
+        rollover_count: i64,
+        origin_meeting_id: i64,
+        created_at: i64,
+}}
 
 impl TryFrom<TalkingPointRow> for TalkingPoint {
     type Error = StoreError;
@@ -249,14 +275,14 @@ impl TryFrom<TalkingPointRow> for TalkingPoint {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct CommentRow {
-    id: i64,
-    talking_point_id: i64,
-    author_id: i64,
-    text: String,
-    created_at: i64,
-}
+row! {
+    pub(super) struct CommentRow {
+        id: i64,
+        talking_point_id: i64,
+        author_id: i64,
+        text: String,
+        created_at: i64,
+}}
 
 impl TryFrom<CommentRow> for Comment {
     type Error = StoreError;
@@ -271,14 +297,14 @@ impl TryFrom<CommentRow> for Comment {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct NoteRow {
-    id: i64,
-    meeting_id: i64,
-    author_id: i64,
-    text: String,
-    created_at: i64,
-}
+row! {
+    pub(super) struct NoteRow {
+        id: i64,
+        meeting_id: i64,
+        author_id: i64,
+        text: String,
+        created_at: i64,
+}}
 
 impl TryFrom<NoteRow> for PrivateNote {
     type Error = StoreError;
@@ -293,19 +319,19 @@ impl TryFrom<NoteRow> for PrivateNote {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct ActionRow {
-    id: i64,
-    series_id: i64,
-    meeting_id: i64,
-    owner_id: i64,
-    created_by: i64,
-    text: String,
-    due: Option<String>,
-    state: String,
-    created_at: i64,
-    completed_at: Option<i64>,
-}
+row! {
+    pub(super) struct ActionRow {
+        id: i64,
+        series_id: i64,
+        meeting_id: i64,
+        owner_id: i64,
+        created_by: i64,
+        text: String,
+        due: Option<String>,
+        state: String,
+        created_at: i64,
+        completed_at: Option<i64>,
+}}
 
 impl TryFrom<ActionRow> for ActionItem {
     type Error = StoreError;
@@ -325,15 +351,15 @@ impl TryFrom<ActionRow> for ActionItem {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct TemplateRow {
-    id: i64,
-    workspace_id: i64,
-    name: String,
-    items: String,
-    created_by: i64,
-    created_at: i64,
-}
+row! {
+    pub(super) struct TemplateRow {
+        id: i64,
+        workspace_id: i64,
+        name: String,
+        items: String,
+        created_by: i64,
+        created_at: i64,
+}}
 
 impl TryFrom<TemplateRow> for Template {
     type Error = StoreError;
@@ -349,14 +375,14 @@ impl TryFrom<TemplateRow> for Template {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct RatingRow {
-    meeting_id: i64,
-    person_id: i64,
-    score: i64,
-    comment: Option<String>,
-    created_at: i64,
-}
+row! {
+    pub(super) struct RatingRow {
+        meeting_id: i64,
+        person_id: i64,
+        score: i64,
+        comment: Option<String>,
+        created_at: i64,
+}}
 
 impl TryFrom<RatingRow> for Rating {
     type Error = StoreError;
@@ -371,15 +397,15 @@ impl TryFrom<RatingRow> for Rating {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct RequestRow {
-    id: i64,
-    workspace_id: i64,
-    from_id: i64,
-    to_id: i64,
-    text: Option<String>,
-    created_at: i64,
-}
+row! {
+    pub(super) struct RequestRow {
+        id: i64,
+        workspace_id: i64,
+        from_id: i64,
+        to_id: i64,
+        text: Option<String>,
+        created_at: i64,
+}}
 
 impl TryFrom<RequestRow> for MeetingRequest {
     type Error = StoreError;
@@ -429,14 +455,14 @@ mod tests {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct PostedRow {
-    id: i64,
-    meeting_id: i64,
-    person_id: i64,
-    channel: String,
-    ts: String,
-}
+row! {
+    pub(super) struct PostedRow {
+        id: i64,
+        meeting_id: i64,
+        person_id: i64,
+        channel: String,
+        ts: String,
+}}
 
 impl From<PostedRow> for PostedAgenda {
     fn from(r: PostedRow) -> Self {

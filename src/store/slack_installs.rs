@@ -7,6 +7,7 @@
 //! lease (`claim_slack_token_refresh`) and written only if the version is
 //! still the one it started from (`rotate_slack_tokens`); the loser re-reads.
 
+use super::rows::row;
 use super::{Db, Result, ts_of};
 use chrono::{DateTime, Utc};
 
@@ -44,23 +45,23 @@ pub enum OAuthStateCheck {
     Unknown,
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    team_id: String,
-    enterprise_id: Option<String>,
-    team_name: String,
-    app_id: String,
-    bot_user_id: String,
-    bot_id: String,
-    bot_scopes: String,
-    bot_token: Vec<u8>,
-    bot_refresh_token: Option<Vec<u8>>,
-    bot_token_expires_at: Option<i64>,
-    token_version: i64,
-    refresh_claimed_until: Option<i64>,
-    installer_user_id: String,
-    installed_at: i64,
-}
+row! {
+    struct Row {
+        team_id: String,
+        enterprise_id: Option<String>,
+        team_name: String,
+        app_id: String,
+        bot_user_id: String,
+        bot_id: String,
+        bot_scopes: String,
+        bot_token: Vec<u8>,
+        bot_refresh_token: Option<Vec<u8>>,
+        bot_token_expires_at: Option<i64>,
+        token_version: i64,
+        refresh_claimed_until: Option<i64>,
+        installer_user_id: String,
+        installed_at: i64,
+}}
 
 fn instant(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
@@ -129,7 +130,7 @@ impl Db {
                 bot_token, bot_refresh_token, bot_token_expires_at, token_version, refresh_claimed_until,
                 installer_user_id, installed_at
             from slack_installations where team_id = $1";
-        let row: Option<Row> = on_db!(self, p => sqlx::query_as(Q).bind(team_id.to_string()).fetch_optional(p).await)?;
+        let row: Option<Row> = read!(self, optional Q, team_id.to_string())?;
         Ok(row.map(Into::into))
     }
 

@@ -3,6 +3,7 @@
 //! from installation and conversation updates and every message; read by the
 //! Teams sender.
 
+use super::rows::row;
 use super::{Db, Result, ts_of};
 use crate::domain::model::PersonId;
 use chrono::{DateTime, Utc};
@@ -34,16 +35,16 @@ pub struct SeenConversation<'a> {
     pub aad_object_id: Option<&'a str>,
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    person_id: i64,
-    service_url: String,
-    conversation_id: Option<String>,
-    tenant_id: String,
-    aad_object_id: Option<String>,
-    installed: i64,
-    problem: Option<String>,
-}
+row! {
+    struct Row {
+        person_id: i64,
+        service_url: String,
+        conversation_id: Option<String>,
+        tenant_id: String,
+        aad_object_id: Option<String>,
+        installed: i64,
+        problem: Option<String>,
+}}
 
 impl From<Row> for TeamsConversation {
     fn from(r: Row) -> Self {
@@ -88,7 +89,7 @@ impl Db {
     pub async fn teams_conversation(&self, person: PersonId) -> Result<Option<TeamsConversation>> {
         const Q: &str = "select person_id, service_url, conversation_id, tenant_id, aad_object_id, installed, problem
             from teams_conversations where person_id = $1";
-        let row: Option<Row> = on_db!(self, p => sqlx::query_as(Q).bind(person.0).fetch_optional(p).await)?;
+        let row: Option<Row> = read!(self, optional Q, person.0)?;
         Ok(row.map(Into::into))
     }
 

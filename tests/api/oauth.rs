@@ -153,7 +153,7 @@ async fn raw_row(db: &Db, team: &str) -> Vec<u8> {
         from slack_installations where team_id = $1";
     type Raw = (Vec<u8>, Option<Vec<u8>>, String, String, String, String, String, String);
     let row: Raw = match db {
-        Db::Sqlite(p) => sqlx::query_as(Q).bind(team).fetch_one(p).await.unwrap(),
+        Db::Sqlite(s) => sqlx::query_as(Q).bind(team).fetch_one(&s.pool).await.unwrap(),
         Db::Postgres(p) => sqlx::query_as(Q).bind(team).fetch_one(p).await.unwrap(),
     };
     let mut all = row.0;

@@ -1,0 +1,358 @@
+//! SQLite reads on the caller's thread, and writes on one writer thread.
+//!
+//! sqlx runs each SQLite connection on a thread of its own, so every query is
+//! a message to that thread and every row a message back: two or more
+//! cross-thread wake-ups per statement, which the load generator's profile
+//! showed to be most of a request's cost (BENCHMARKS.md). A read of an
+//! indexed row takes SQLite a few microseconds, far less than waking a
+//! thread; so reads run here, inline, on connections of our own to the same
+//! file (WAL: readers never wait for the writer), with their statements
+//! prepared once per connection.
+//!
+//! Writes of the hot paths go to one writer thread (`Writer`) as closures:
+//! one hand-off per write instead of per statement, no busy-waiting between
+//! our own connections for SQLite's one write lock, and under load many
+//! writes share one transaction (group commit), each in a savepoint of its
+//! own so one failing write does not undo the others. Answers are handed
+//! back only after the commit, so a caller always reads its own write.
+//! Transactions that read and then write (the scheduler's claims, erasure)
+//! stay on sqlx; the writer waits for their lock like any other connection.
+//!
+//! The same bundled SQLite library serves both (rusqlite and sqlx link one
+//! `libsqlite3-sys`), so SQLite's own file locking sees every connection.
+
+use super::{Result, StoreError};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, ToSql};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Connections kept open between reads; more are opened when more threads
+/// read at once, and closed again when they come back to a full stack.
+const KEEP_IDLE: usize = 8;
+/// Prepared statements kept per connection: every read of the product fits.
+const STATEMENTS_PER_CONNECTION: usize = 128;
+
+/// Read-only connections to one SQLite file.
+#[derive(Debug)]
+pub struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    closed: AtomicBool,
+}
+
+impl Readers {
+    pub fn new(path: PathBuf) -> Readers {
+        Readers {
+            path,
+            idle: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let conn = open(&self.path)?;
+        // These connections only read.
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on an idle connection (or a new one) on this thread.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Closed);
+        }
+        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => self.open()?,
+        };
+        let out = f(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < KEEP_IDLE && !self.closed.load(Ordering::Acquire) {
+            idle.push(conn);
+        }
+        Ok(out?)
+    }
+
+    /// Closes the idle connections; later reads fail as the pool's do.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// A connection to the file sqlx created and migrated, set up as sqlx's are.
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "normal")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENTS_PER_CONNECTION);
+    Ok(conn)
+}
+
+/// Writes handled in one transaction at most.
+const MAX_BATCH: usize = 256;
+
+/// One write waiting for the writer thread.
+trait Job: Send {
+    /// Runs the write inside the batch's transaction; `false` if it failed
+    /// (its savepoint is then rolled back).
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Hands the answer back once the batch is committed, or the error that
+    /// undid it.
+    fn finish(self: Box<Self>, undone: Option<&rusqlite::Error>);
+}
+
+struct Call<T, F> {
+    work: Option<F>,
+    out: Option<rusqlite::Result<T>>,
+    reply: tokio::sync::oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> Job for Call<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else { return false };
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(failure("a write panicked")));
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn finish(self: Box<Self>, undone: Option<&rusqlite::Error>) {
+        let answer = match (undone, self.out) {
+            (Some(e), _) => Err(StoreError::Lite(copy_error(e))),
+            (None, Some(out)) => out.map_err(StoreError::Lite),
+            (None, None) => Err(StoreError::Lite(failure("the write never ran"))),
+        };
+        // The caller may have stopped waiting (a dropped request): fine.
+        let _ = self.reply.send(answer);
+    }
+}
+
+fn failure(message: &str) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+        Some(message.to_string()),
+    )
+}
+
+/// One error told to every write of an undone batch.
+fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, message) => rusqlite::Error::SqliteFailure(*code, message.clone()),
+        other => failure(&other.to_string()),
+    }
+}
+
+/// The writer thread's queue.
+#[derive(Debug)]
+pub struct Writer {
+    queue: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
+}
+
+impl Writer {
+    /// Opens the writer's connection and starts its thread.
+    pub fn start(path: &Path) -> Result<Writer> {
+        let conn = open(path)?;
+        let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(&conn, &jobs))
+            .map_err(|e| StoreError::Lite(failure(&format!("cannot start the writer thread: {e}"))))?;
+        Ok(Writer {
+            queue: Mutex::new(Some(queue)),
+        })
+    }
+
+    /// Runs `work` on the writer thread inside a transaction; answers once
+    /// it is committed.
+    pub async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Box<dyn Job> = Box::new(Call {
+            work: Some(work),
+            out: None,
+            reply,
+        });
+        {
+            let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let sent = queue.as_ref().map(|q| q.send(job));
+            if !matches!(sent, Some(Ok(()))) {
+                return Err(StoreError::Closed);
+            }
+        }
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Lets the thread finish what is queued, then stop.
+    pub fn close(&self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let undone = run_batch(conn, &mut batch).err();
+        for job in batch {
+            job.finish(undone.as_ref());
+        }
+    }
+}
+
+/// Runs a batch in one transaction, each write in a savepoint of its own
+/// when there are several. `Err` when the transaction as a whole failed
+/// (nothing of it is kept).
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
+    conn.execute_batch("begin immediate")?;
+    let done = run_jobs(conn, batch).and_then(|()| conn.execute_batch("commit"));
+    if done.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("rollback");
+    }
+    done
+}
+
+fn run_jobs(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
+    let single = batch.len() == 1;
+    for job in batch.iter_mut() {
+        if !single {
+            conn.execute_batch("savepoint job")?;
+        }
+        let ok = job.run(conn);
+        if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (a full disk, an I/O
+            // error): the writes before this one are gone too.
+            return Err(failure("the transaction was rolled back"));
+        }
+        if !single {
+            if !ok {
+                conn.execute_batch("rollback to job")?;
+            }
+            conn.execute_batch("release job")?;
+        }
+    }
+    Ok(())
+}
+
+/// Owned copies of a write's arguments, so the write can move to the writer
+/// thread.
+pub fn owned(arg: &dyn ToSql) -> rusqlite::Result<Value> {
+    Ok(match arg.to_sql()? {
+        rusqlite::types::ToSqlOutput::Borrowed(v) => Value::try_from(v)?,
+        rusqlite::types::ToSqlOutput::Owned(v) => v,
+        _ => return Err(failure("unsupported argument")),
+    })
+}
+
+/// [`bind`] for owned arguments.
+pub fn bind_values(st: &mut rusqlite::Statement<'_>, args: &[Value]) -> rusqlite::Result<()> {
+    let refs: Vec<&dyn ToSql> = args.iter().map(|v| v as &dyn ToSql).collect();
+    bind(st, &refs)
+}
+
+/// A row type read by the inline path (generated with the row struct by
+/// `row!` in `rows.rs`, so its columns are named once).
+pub trait FromLite: Sized {
+    /// The columns by name, looked up once per statement; empty for
+    /// positional types (scalars and tuples).
+    const COLUMNS: &'static [&'static str] = &[];
+    /// Decodes a row; `at[i]` is the position of `COLUMNS[i]`.
+    fn from_lite(row: &rusqlite::Row<'_>, at: &[usize]) -> rusqlite::Result<Self>;
+}
+
+/// Single-column answers (`select count(*)`, `select exists …`).
+macro_rules! scalar_from_lite {
+    ($($t:ty),*) => {$(
+        impl FromLite for $t {
+            fn from_lite(row: &rusqlite::Row<'_>, _: &[usize]) -> rusqlite::Result<Self> {
+                row.get(0)
+            }
+        }
+    )*};
+}
+scalar_from_lite!(i32, i64, bool, String, Option<i64>, Option<String>, Option<f64>);
+
+/// Tuples of columns, by position (as sqlx decodes tuples).
+macro_rules! tuple_from_lite {
+    ($(($($t:ident $i:tt),+))*) => {$(
+        impl<$($t: rusqlite::types::FromSql),+> FromLite for ($($t,)+) {
+            fn from_lite(row: &rusqlite::Row<'_>, _: &[usize]) -> rusqlite::Result<Self> {
+                Ok(($(row.get::<_, $t>($i)?,)+))
+            }
+        }
+    )*};
+}
+tuple_from_lite! {
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+}
+
+/// Where each of `T`'s named columns is in the statement's result.
+fn positions<T: FromLite>(rows: &rusqlite::Rows<'_>) -> rusqlite::Result<Vec<usize>> {
+    let Some(st) = rows.as_ref() else {
+        return Ok(Vec::new());
+    };
+    T::COLUMNS.iter().map(|name| st.column_index(name)).collect()
+}
+
+/// The rows of a prepared, bound statement.
+pub fn all<T: FromLite>(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<T>> {
+    let at = positions::<T>(&rows)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(T::from_lite(r, &at)?);
+    }
+    Ok(out)
+}
+
+/// The first row, if any.
+pub fn optional<T: FromLite>(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Option<T>> {
+    let at = positions::<T>(&rows)?;
+    rows.next()?.map(|r| T::from_lite(r, &at)).transpose()
+}
+
+/// Exactly one row (as sqlx's `fetch_one`: none is an error).
+pub fn one<T: FromLite>(rows: rusqlite::Rows<'_>) -> rusqlite::Result<T> {
+    optional(rows)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+/// Binds `args` to a statement's `$1`, `$2`, … by their numbers, as sqlx
+/// does (SQLite itself numbers `$n` parameters in order of appearance).
+pub fn bind(st: &mut rusqlite::Statement<'_>, args: &[&dyn rusqlite::ToSql]) -> rusqlite::Result<()> {
+    for index in 1..=st.parameter_count() {
+        let number = match st.parameter_name(index) {
+            Some(name) => name[1..]
+                .parse::<usize>()
+                .map_err(|_| rusqlite::Error::InvalidParameterName(name.to_string()))?,
+            None => index,
+        };
+        let arg = args
+            .get(number.wrapping_sub(1))
+            .ok_or(rusqlite::Error::InvalidParameterCount(number, args.len()))?;
+        st.raw_bind_parameter(index, *arg)?;
+    }
+    Ok(())
+}
