@@ -511,6 +511,48 @@ async fn a_database_that_was_never_migrated_is_not_ready() {
     let _ = std::fs::remove_file(path);
 }
 
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused_with_the_reason() {
+    for url in ["sqlite::memory:", "sqlite://file:x?mode=memory"] {
+        match Db::connect(url).await {
+            Err(StoreError::BadUrl(why)) => assert!(why.contains("sqlite://PATH"), "{url}: {why}"),
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+}
+
+/// SQLite's writes go to one writer thread, several to a transaction: a
+/// clash is told to its own caller and undoes nothing of the others'.
+contract!(concurrent_writes_with_clashes_each_get_their_own_answer, |db| {
+    let ws = db.ensure_workspace(Platform::Slack, "T1", "acme").await.unwrap();
+    let author = db.ensure_person(ws.id, "U1", "Ann").await.unwrap();
+    let creates = (0..40).map(|i| {
+        let db = db.clone();
+        let name = if i % 2 == 0 {
+            "shared".to_string()
+        } else {
+            format!("own {i}")
+        };
+        tokio::spawn(async move {
+            db.create_template(ws.id, &name, &["a".to_string()], author.id, t0())
+                .await
+        })
+    });
+    let mut made = 0;
+    let mut taken = 0;
+    for c in creates.collect::<Vec<_>>() {
+        match c.await.unwrap() {
+            Ok(_) => made += 1,
+            Err(StoreError::Conflict(_)) => taken += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!((made, taken), (21, 19));
+    let names: Vec<String> = db.templates(ws.id).await.unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(names.len(), 21);
+    assert!(names.contains(&"shared".to_string()));
+});
+
 contract!(names_match_ignoring_case_beyond_ascii, |db| {
     let ws = db.ensure_workspace(Platform::Slack, "T1", "acme").await.unwrap();
     db.upsert_profile(ws.id, &profile("U1", "Zoë Ångström"), t0())

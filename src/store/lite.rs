@@ -356,3 +356,122 @@ pub fn bind(st: &mut rusqlite::Statement<'_>, args: &[&dyn rusqlite::ToSql]) -> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lite.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("pragma journal_mode = wal; create table t (k text primary key, v integer not null)")
+            .unwrap();
+        (dir, path)
+    }
+
+    fn insert(k: &str, v: i64) -> impl FnOnce(&Connection) -> rusqlite::Result<usize> + Send + 'static {
+        let k = k.to_string();
+        move |c| c.execute("insert into t (k, v) values (?1, ?2)", (k, v))
+    }
+
+    fn rows(path: &Path) -> Vec<(String, i64)> {
+        let readers = Readers::new(path.to_path_buf());
+        readers
+            .read(|c| {
+                let mut st = c.prepare("select k, v from t order by k")?;
+                all(st.raw_query())
+            })
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_share_transactions_but_not_each_others_failures() {
+        let (_dir, path) = table();
+        let writer = std::sync::Arc::new(Writer::start(&path).unwrap());
+        // 200 writes queued at once: the writer takes them in batches. Every
+        // fourth writes a row of its own and then clashes with an earlier
+        // key: its savepoint alone is undone, its own row with it.
+        let writes: Vec<_> = (0..200)
+            .map(|i| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    if i % 4 == 3 {
+                        let (own, clash) = (insert(&format!("own{i:03}"), i), insert(&format!("k{:03}", i - 1), i));
+                        writer.write(move |c| own(c).and_then(|_| clash(c))).await
+                    } else {
+                        writer.write(insert(&format!("k{i:03}"), i)).await
+                    }
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for w in writes {
+            answers.push(w.await.unwrap());
+        }
+        for (i, answer) in answers.iter().enumerate() {
+            if i % 4 == 3 {
+                assert!(
+                    matches!(answer, Err(StoreError::Lite(e)) if e.sqlite_error().map(|f| f.extended_code) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)),
+                    "write {i}: {answer:?}"
+                );
+            } else {
+                assert_eq!(answer.as_ref().unwrap(), &1, "write {i}");
+            }
+        }
+        let kept = rows(&path);
+        assert_eq!(kept.len(), 150);
+        assert!(
+            kept.iter().all(|(k, v)| k == &format!("k{v:03}")),
+            "no clashing value was kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_comes_after_the_commit_so_any_connection_reads_the_write() {
+        let (_dir, path) = table();
+        let writer = Writer::start(&path).unwrap();
+        for i in 0..20 {
+            writer.write(insert(&format!("k{i:02}"), i)).await.unwrap();
+            assert_eq!(rows(&path).len(), usize::try_from(i + 1).unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_write_is_an_error_and_the_writer_goes_on() {
+        let (_dir, path) = table();
+        let writer = Writer::start(&path).unwrap();
+        let bad = writer.write(|_c: &Connection| -> rusqlite::Result<()> { panic!("a bug in a write") });
+        assert!(matches!(bad.await, Err(StoreError::Lite(_))));
+        writer.write(insert("after", 1)).await.unwrap();
+        assert_eq!(rows(&path), vec![("after".to_string(), 1)]);
+    }
+
+    #[tokio::test]
+    async fn after_close_writes_and_reads_are_refused() {
+        let (_dir, path) = table();
+        let writer = Writer::start(&path).unwrap();
+        let readers = Readers::new(path.clone());
+        writer.close();
+        readers.close();
+        assert!(matches!(writer.write(insert("k", 1)).await, Err(StoreError::Closed)));
+        assert!(matches!(readers.read(|_| Ok(())), Err(StoreError::Closed)));
+    }
+
+    #[test]
+    fn reader_connections_cannot_write() {
+        let (_dir, path) = table();
+        let readers = Readers::new(path);
+        let refused = readers.read(|c| c.execute("insert into t (k, v) values ('x', 1)", ()));
+        assert!(refused.is_err());
+    }
+
+    #[test]
+    fn arguments_bind_by_their_number_not_their_order_of_appearance() {
+        let c = Connection::open_in_memory().unwrap();
+        let mut st = c.prepare("select $2 || '-' || $1 || '-' || $2").unwrap();
+        bind(&mut st, &[&"a", &"b"]).unwrap();
+        let got: String = one(st.raw_query()).unwrap();
+        assert_eq!(got, "b-a-b");
+    }
+}
