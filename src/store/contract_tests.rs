@@ -521,8 +521,8 @@ async fn an_in_memory_sqlite_database_is_refused_with_the_reason() {
     }
 }
 
-/// SQLite's writes go to one writer thread, several to a transaction: a
-/// clash is told to its own caller and undoes nothing of the others'.
+// SQLite's writes go to one writer thread, several to a transaction: a
+// clash is told to its own caller and undoes nothing of the others'.
 contract!(concurrent_writes_with_clashes_each_get_their_own_answer, |db| {
     let ws = db.ensure_workspace(Platform::Slack, "T1", "acme").await.unwrap();
     let author = db.ensure_person(ws.id, "U1", "Ann").await.unwrap();
