@@ -111,7 +111,11 @@ fn benches(c: &mut Criterion) {
 
     let reply = agenda(30, 10);
     c.bench_function("render_agenda_block_kit", |b| {
-        b.iter(|| black_box(oneonone::slack::render::command_response(black_box(&reply))))
+        // What the handler does: render, then serialise straight to the body.
+        b.iter(|| {
+            let body = oneonone::slack::render::CommandResponse::new(black_box(&reply));
+            black_box(serde_json::to_vec(&body).unwrap())
+        })
     });
     let ctx = oneonone::teams::cards::CardContext {
         partner_name: Some("Sam Rivera".into()),

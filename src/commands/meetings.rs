@@ -92,15 +92,15 @@ pub(crate) async fn agenda_reply(
         MeetingState::Skipped => when = when.plain(" · skipped"),
         MeetingState::Upcoming => {}
     }
-    let confirmed = ctx.db.attendance(m.id).await?;
+    let content = ctx.db.agenda_content(m.id, s.id, viewer.id).await?;
+    let confirmed = &content.attendance;
     if !confirmed.is_empty() {
         let names: Vec<String> = confirmed.iter().map(|id| name_of(*id, viewer, partner)).collect();
         when = when.plain(format!(" · ✅ {} will be there", names.join(" and ")));
     }
     reply = reply.context(when);
 
-    let points = ctx.db.talking_points(m.id).await?;
-    let comments = ctx.db.comments_for_meeting(m.id).await?;
+    let (points, comments) = (&content.points, &content.comments);
     if points.is_empty() {
         let mut t = Text::new()
             .bold("No talking points yet.")
@@ -113,11 +113,11 @@ pub(crate) async fn agenda_reply(
         }
         reply = reply.section(t);
     } else {
-        let t = points_text(&points, &comments, viewer, partner, MAX_POINTS_SHOWN);
+        let t = points_text(points, comments, viewer, partner, MAX_POINTS_SHOWN);
         reply = reply.section(t);
     }
 
-    let items = ctx.db.open_action_items_for_series(s.id).await?;
+    let items = &content.items;
     if !items.is_empty() {
         let today = ctx.now.with_timezone(&tz).date_naive();
         let mut t = Text::new().bold(format!("Open action items ({})", items.len()));
@@ -128,7 +128,7 @@ pub(crate) async fn agenda_reply(
         reply = reply.section(t);
     }
 
-    let notes = ctx.db.private_notes(m.id, viewer.id).await?;
+    let notes = &content.notes;
     if !notes.is_empty() {
         let mut t = Text::new().bold("Your private notes (only you see these)");
         for n in notes.iter().take(20) {
@@ -144,7 +144,7 @@ pub(crate) async fn agenda_reply(
         )]);
     }
     if m.state.is_pending() {
-        reply = agenda_controls(reply, m, &points, &items);
+        reply = agenda_controls(reply, m, points, items);
     }
     Ok(reply)
 }

@@ -77,21 +77,39 @@ pub fn home_blocks(reply: &Reply) -> Vec<SlackBlock> {
 
 /// The JSON body answering a slash command:
 /// `{"response_type":"ephemeral"|"in_channel","text":…,"blocks":[…]}`.
-pub fn command_response(reply: &Reply) -> Value {
-    let response_type = match reply.visibility {
-        Visibility::Ephemeral => "ephemeral",
-        Visibility::InChannel => "in_channel",
-    };
-    let blocks = render_blocks(reply, MAX_MESSAGE_BLOCKS);
-    let mut body = json!({ "response_type": response_type, "text": fallback_text(reply) });
-    if !blocks.is_empty() {
-        match serde_json::to_value(&blocks) {
-            Ok(b) => body["blocks"] = b,
-            // Cannot happen for these plain data types; the text still answers.
-            Err(e) => tracing::error!(error = %e, "could not serialise Block Kit blocks"),
+/// Serialised straight to bytes by the handlers; [`command_response`] is the
+/// same as a JSON value.
+#[derive(Debug, serde::Serialize)]
+pub struct CommandResponse {
+    response_type: &'static str,
+    text: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    blocks: Vec<SlackBlock>,
+}
+
+impl CommandResponse {
+    pub fn new(reply: &Reply) -> CommandResponse {
+        CommandResponse {
+            response_type: match reply.visibility {
+                Visibility::Ephemeral => "ephemeral",
+                Visibility::InChannel => "in_channel",
+            },
+            text: fallback_text(reply),
+            blocks: render_blocks(reply, MAX_MESSAGE_BLOCKS),
         }
     }
-    body
+}
+
+/// [`CommandResponse`] as a JSON value.
+pub fn command_response(reply: &Reply) -> Value {
+    match serde_json::to_value(CommandResponse::new(reply)) {
+        Ok(v) => v,
+        // Cannot happen for these plain data types.
+        Err(e) => {
+            tracing::error!(error = %e, "could not serialise Block Kit blocks");
+            json!({ "response_type": "ephemeral", "text": fallback_text(reply) })
+        }
+    }
 }
 
 /// The action id a button was given by the command layer, without the `#N`

@@ -345,6 +345,50 @@ contract!(notes_are_only_their_authors, |db| {
     assert!(db.private_notes(mt.id, r.id).await.unwrap().is_empty());
 });
 
+contract!(an_agenda_read_together_is_its_parts, |db| {
+    let Pair { m, r, s, .. } = pair(&db).await;
+    let (mt, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
+    let (other, _) = db.insert_meeting(s.id, t0() + Duration::days(14), t0()).await.unwrap();
+    let p1 = db
+        .add_talking_point(mt.id, r.id, Category::Goals, "first", t0())
+        .await
+        .unwrap();
+    db.add_talking_point(mt.id, m.id, Category::Other, "second", t0())
+        .await
+        .unwrap();
+    db.add_talking_point(other.id, m.id, Category::Other, "not this meeting", t0())
+        .await
+        .unwrap();
+    db.add_comment(p1.id, m.id, "a comment", t0()).await.unwrap();
+    db.add_action_item(s.id, mt.id, r.id, m.id, "an item", None, t0())
+        .await
+        .unwrap();
+    db.add_private_note(mt.id, m.id, "maria's", t0()).await.unwrap();
+    db.add_private_note(mt.id, r.id, "rahul's", t0()).await.unwrap();
+    db.confirm_attendance(mt.id, r.id, t0()).await.unwrap();
+
+    let got = db.agenda_content(mt.id, s.id, m.id).await.unwrap();
+    let want = AgendaContent {
+        attendance: db.attendance(mt.id).await.unwrap(),
+        points: db.talking_points(mt.id).await.unwrap(),
+        comments: db.comments_for_meeting(mt.id).await.unwrap(),
+        items: db.open_action_items_for_series(s.id).await.unwrap(),
+        notes: db.private_notes(mt.id, m.id).await.unwrap(),
+    };
+    assert_eq!(got, want);
+    assert_eq!(
+        (
+            got.attendance.len(),
+            got.points.len(),
+            got.comments.len(),
+            got.items.len(),
+            got.notes.len()
+        ),
+        (1, 2, 1, 1, 1)
+    );
+    assert_eq!(got.notes[0].text, "maria's", "only the viewer's own notes");
+});
+
 contract!(action_items_are_listed_and_completed_once, |db| {
     let Pair { ws, m, r, s } = pair(&db).await;
     let (mt, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();

@@ -33,6 +33,8 @@ use std::time::Duration;
 /// Connections kept open between reads; more are opened when more threads
 /// read at once, and closed again when they come back to a full stack.
 const KEEP_IDLE: usize = 8;
+/// Page cache of a reader connection: 256 KiB (negative: KiB; SQLite's default is 2,000 KiB).
+const READER_CACHE_KIB: i64 = -256;
 /// Prepared statements kept per connection: every read of the product fits.
 const STATEMENTS_PER_CONNECTION: usize = 128;
 
@@ -55,8 +57,10 @@ impl Readers {
 
     fn open(&self) -> rusqlite::Result<Connection> {
         let conn = open(&self.path)?;
-        // These connections only read.
+        // These connections only read. Their page caches are small: every
+        // write elsewhere empties them anyway (WAL), and the OS caches the file.
         conn.pragma_update(None, "query_only", true)?;
+        conn.pragma_update(None, "cache_size", READER_CACHE_KIB)?;
         Ok(conn)
     }
 

@@ -100,14 +100,16 @@ macro_rules! on_db {
 macro_rules! read {
     (@go $db:expr, $how:ident, $ctor:ident, $q:expr $(, $arg:expr)*) => {
         match $db {
-            $crate::store::Db::Sqlite(s) => s.readers.read(|c| {
-                let mut st = c.prepare_cached($q)?;
-                $crate::store::lite::bind(&mut st, &[$(&$arg as &dyn rusqlite::ToSql),*])?;
-                $crate::store::lite::$how(st.raw_query())
-            }),
+            $crate::store::Db::Sqlite(s) => s.readers.read(|c| read!(@lite c, $how, $q $(, $arg)*)),
             $crate::store::Db::Postgres(p) => read!(@pg $how, sqlx::$ctor($q)$(.bind($arg))*, p),
         }
     };
+    // On a rusqlite connection at hand (several reads in one snapshot).
+    (@lite $c:expr, $how:ident, $q:expr $(, $arg:expr)*) => {{
+        let mut st = $c.prepare_cached($q)?;
+        $crate::store::lite::bind(&mut st, &[$(&$arg as &dyn rusqlite::ToSql),*])?;
+        $crate::store::lite::$how(st.raw_query())
+    }};
     (@pg optional, $query:expr, $p:ident) => {
         $query.fetch_optional($p).await.map_err($crate::store::StoreError::from)
     };
@@ -205,6 +207,30 @@ pub struct PoolStats {
     /// The most connections the pool will open.
     pub max: u32,
 }
+
+/// What an agenda shows ([`Db::agenda_content`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgendaContent {
+    /// Who confirmed they will be there, in the order they did.
+    pub attendance: Vec<PersonId>,
+    pub points: Vec<TalkingPoint>,
+    pub comments: Vec<Comment>,
+    /// The 1:1's open action items.
+    pub items: Vec<ActionItem>,
+    /// The viewer's own private notes.
+    pub notes: Vec<PrivateNote>,
+}
+
+const ATTENDANCE_OF_MEETING: &str =
+    "select person_id from attendance where meeting_id = $1 order by confirmed_at, person_id";
+const POINTS_OF_MEETING: &str = "select * from talking_points where meeting_id = $1 order by position, id";
+const COMMENTS_OF_MEETING: &str = "select c.id, c.talking_point_id, c.author_id, c.text, c.created_at
+    from comments c join talking_points t on t.id = c.talking_point_id
+    where t.meeting_id = $1 order by c.id";
+const OPEN_ITEMS_OF_SERIES: &str = "select * from action_items where series_id = $1 and state = 'open'
+    order by case when due is null then 1 else 0 end, due, id";
+const NOTES_OF_AUTHOR: &str = "select id, meeting_id, author_id, text, created_at from private_notes
+    where meeting_id = $1 and author_id = $2 order by id";
 
 /// A manager's view of one series over a period.
 #[derive(Debug, Clone, PartialEq)]
@@ -522,9 +548,15 @@ impl Db {
 
     /// Marks 1:1s as changed: the next scheduler pass plans them again.
     pub async fn touch_series(&self, ids: &[SeriesId]) -> Result<()> {
+        const PLANNED: &str = "select plan_at <> 0 from series where id = $1";
         const Q: &str = "update series set plan_at = 0 where id = $1";
         for id in ids {
-            change!(self, execute Q, id.0)?;
+            // Most changes come while the 1:1 is already marked (every `add`
+            // after the first until the next pass): a read, not a write.
+            let planned: Option<bool> = read!(self, optional scalar PLANNED, id.0)?;
+            if planned != Some(false) {
+                change!(self, execute Q, id.0)?;
+            }
         }
         Ok(())
     }
@@ -760,8 +792,7 @@ impl Db {
     }
 
     pub async fn talking_points(&self, meeting: MeetingId) -> Result<Vec<TalkingPoint>> {
-        const Q: &str = "select * from talking_points where meeting_id = $1 order by position, id";
-        let rows: Vec<TalkingPointRow> = read!(self, all Q, meeting.0)?;
+        let rows: Vec<TalkingPointRow> = read!(self, all POINTS_OF_MEETING, meeting.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -823,10 +854,7 @@ impl Db {
     }
 
     pub async fn comments_for_meeting(&self, meeting: MeetingId) -> Result<Vec<Comment>> {
-        const Q: &str = "select c.id, c.talking_point_id, c.author_id, c.text, c.created_at
-            from comments c join talking_points t on t.id = c.talking_point_id
-            where t.meeting_id = $1 order by c.id";
-        let rows: Vec<CommentRow> = read!(self, all Q, meeting.0)?;
+        let rows: Vec<CommentRow> = read!(self, all COMMENTS_OF_MEETING, meeting.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -845,9 +873,7 @@ impl Db {
 
     /// Only `author`'s notes: nobody else ever reads them.
     pub async fn private_notes(&self, meeting: MeetingId, author: PersonId) -> Result<Vec<PrivateNote>> {
-        const Q: &str = "select id, meeting_id, author_id, text, created_at from private_notes
-            where meeting_id = $1 and author_id = $2 order by id";
-        let rows: Vec<NoteRow> = read!(self, all Q, meeting.0, author.0)?;
+        let rows: Vec<NoteRow> = read!(self, all NOTES_OF_AUTHOR, meeting.0, author.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -878,9 +904,7 @@ impl Db {
     }
 
     pub async fn open_action_items_for_series(&self, series: SeriesId) -> Result<Vec<ActionItem>> {
-        const Q: &str = "select * from action_items where series_id = $1 and state = 'open'
-            order by case when due is null then 1 else 0 end, due, id";
-        let rows: Vec<ActionRow> = read!(self, all Q, series.0)?;
+        let rows: Vec<ActionRow> = read!(self, all OPEN_ITEMS_OF_SERIES, series.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -1065,9 +1089,55 @@ impl Db {
     }
 
     pub async fn attendance(&self, meeting: MeetingId) -> Result<Vec<PersonId>> {
-        const Q: &str = "select person_id from attendance where meeting_id = $1 order by confirmed_at, person_id";
-        let ids: Vec<i64> = read!(self, all scalar Q, meeting.0)?;
+        let ids: Vec<i64> = read!(self, all scalar ATTENDANCE_OF_MEETING, meeting.0)?;
         Ok(ids.into_iter().map(PersonId).collect())
+    }
+
+    /// Everything an agenda shows of `meeting` to `viewer`, read together:
+    /// on SQLite in one read transaction (one snapshot, one connection).
+    pub async fn agenda_content(
+        &self,
+        meeting: MeetingId,
+        series: SeriesId,
+        viewer: PersonId,
+    ) -> Result<AgendaContent> {
+        type Rows = (
+            Vec<i64>,
+            Vec<TalkingPointRow>,
+            Vec<CommentRow>,
+            Vec<ActionRow>,
+            Vec<NoteRow>,
+        );
+        let (attendance, points, comments, items, notes): Rows = match self {
+            Db::Sqlite(s) => s.readers.read(|c| {
+                let snapshot = c.unchecked_transaction()?;
+                let rows = (
+                    read!(@lite c, all, ATTENDANCE_OF_MEETING, meeting.0)?,
+                    read!(@lite c, all, POINTS_OF_MEETING, meeting.0)?,
+                    read!(@lite c, all, COMMENTS_OF_MEETING, meeting.0)?,
+                    read!(@lite c, all, OPEN_ITEMS_OF_SERIES, series.0)?,
+                    read!(@lite c, all, NOTES_OF_AUTHOR, meeting.0, viewer.0)?,
+                );
+                snapshot.commit()?;
+                Ok(rows)
+            })?,
+            Db::Postgres(_) => {
+                return Ok(AgendaContent {
+                    attendance: self.attendance(meeting).await?,
+                    points: self.talking_points(meeting).await?,
+                    comments: self.comments_for_meeting(meeting).await?,
+                    items: self.open_action_items_for_series(series).await?,
+                    notes: self.private_notes(meeting, viewer).await?,
+                });
+            }
+        };
+        Ok(AgendaContent {
+            attendance: attendance.into_iter().map(PersonId).collect(),
+            points: points.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+            comments: comments.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+            items: items.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+            notes: notes.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+        })
     }
 
     // ------------------------------------------------------------ inbound events
