@@ -229,33 +229,37 @@ fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>) {
 /// (nothing of it is kept).
 fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
     conn.execute_batch("begin immediate")?;
-    let done = run_jobs(conn, batch).and_then(|()| conn.execute_batch("commit"));
+    let done = run_jobs(conn, batch).and_then(|keep| conn.execute_batch(if keep { "commit" } else { "rollback" }));
     if done.is_err() && !conn.is_autocommit() {
         let _ = conn.execute_batch("rollback");
     }
     done
 }
 
-fn run_jobs(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
-    let single = batch.len() == 1;
-    for job in batch.iter_mut() {
-        if !single {
-            conn.execute_batch("savepoint job")?;
+/// `Ok(false)` when the batch was one write and it failed: roll it back (a
+/// write of several statements may have done part of its work).
+fn run_jobs(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<bool> {
+    if let [job] = batch {
+        let ok = job.run(conn);
+        if conn.is_autocommit() {
+            return Err(failure("the transaction was rolled back"));
         }
+        return Ok(ok);
+    }
+    for job in batch.iter_mut() {
+        conn.execute_batch("savepoint job")?;
         let ok = job.run(conn);
         if conn.is_autocommit() {
             // SQLite rolled the whole transaction back (a full disk, an I/O
             // error): the writes before this one are gone too.
             return Err(failure("the transaction was rolled back"));
         }
-        if !single {
-            if !ok {
-                conn.execute_batch("rollback to job")?;
-            }
-            conn.execute_batch("release job")?;
+        if !ok {
+            conn.execute_batch("rollback to job")?;
         }
+        conn.execute_batch("release job")?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Owned copies of a write's arguments, so the write can move to the writer
@@ -439,6 +443,17 @@ mod tests {
             writer.write(insert(&format!("k{i:02}"), i)).await.unwrap();
             assert_eq!(rows(&path).len(), usize::try_from(i + 1).unwrap());
         }
+    }
+
+    #[tokio::test]
+    async fn a_write_that_fails_halfway_leaves_nothing_even_alone_in_its_transaction() {
+        let (_dir, path) = table();
+        let writer = Writer::start(&path).unwrap();
+        writer.write(insert("taken", 1)).await.unwrap();
+        let (own, clash) = (insert("own", 2), insert("taken", 2));
+        let failed = writer.write(move |c| own(c).and_then(|_| clash(c))).await;
+        assert!(matches!(failed, Err(StoreError::Lite(_))), "{failed:?}");
+        assert_eq!(rows(&path), vec![("taken".to_string(), 1)]);
     }
 
     #[tokio::test]
