@@ -66,7 +66,10 @@ pub fn refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) {
     let background = st.slack.background.clone();
     background.spawn(tracing::Instrument::in_current_span(async move {
         while !mine.is_empty() {
-            if let Err(e) = try_refresh(&st, &team_id, &mine).await {
+            // Boxed: the refresh's state machine is large and exists only
+            // while it runs; the task itself stays small through the spacing
+            // (a 1:1 changed every second keeps its task alive for good).
+            if let Err(e) = Box::pin(try_refresh(&st, &team_id, &mine)).await {
                 tracing::warn!(error = %e, "refresh after a change failed");
             }
             tokio::time::sleep(REFRESH_SPACING).await;
