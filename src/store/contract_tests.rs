@@ -555,6 +555,40 @@ async fn a_database_that_was_never_migrated_is_not_ready() {
     let _ = std::fs::remove_file(path);
 }
 
+/// The lookups on every request read by index on SQLite, never the whole
+/// workspace (they did: see BENCHMARKS.md).
+#[tokio::test]
+async fn query_plans_use_the_indexes() {
+    let db = crate::store::testing::fresh_sqlite().await;
+    let Db::Sqlite(s) = &db else { unreachable!() };
+    for (q, must) in [
+        (
+            SERIES_OF_PERSON,
+            &["MULTI-INDEX OR", "series_by_manager", "series_by_report"][..],
+        ),
+        (
+            PEOPLE_BY_NAME,
+            &["people_by_name_key", "people_by_lower_external_id"][..],
+        ),
+    ] {
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("explain query plan {q}")))
+            .bind(1_i64)
+            .bind(2_i64)
+            .bind(false)
+            .fetch_all(&s.pool)
+            .await
+            .unwrap();
+        let plan: Vec<String> = plan.into_iter().map(|r| r.3).collect();
+        for m in must {
+            assert!(plan.iter().any(|p| p.contains(m)), "{m} not in {plan:?} for {q}");
+        }
+        assert!(
+            !plan.iter().any(|p| p.starts_with("SCAN")),
+            "a scan in {plan:?} for {q}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_in_memory_sqlite_database_is_refused_with_the_reason() {
     for url in ["sqlite::memory:", "sqlite://file:x?mode=memory"] {

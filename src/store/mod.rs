@@ -221,6 +221,19 @@ pub struct AgendaContent {
     pub notes: Vec<PrivateNote>,
 }
 
+/// A person's 1:1s. `+workspace_id` keeps SQLite's planner off the
+/// workspace index (a scan of every 1:1 of the workspace) and on the two
+/// person indexes (a multi-index OR); PostgreSQL reads the unary plus as a
+/// no-op. `query_plans_use_the_indexes` holds SQLite to it.
+const SERIES_OF_PERSON: &str = "select * from series where +workspace_id = $1
+    and (manager_id = $2 or report_id = $2) and ($3 or state <> 'ended') order by id";
+/// People by a typed name or platform id, any case. Two indexed halves: an
+/// `or` of the two would read every person of the workspace on SQLite.
+const PEOPLE_BY_NAME: &str = "select * from people where workspace_id = $1 and name_key = $2
+        and external_id not like 'erased:%'
+    union select * from people where workspace_id = $1 and lower(external_id) = $2
+        and external_id not like 'erased:%'
+    order by id";
 const ATTENDANCE_OF_MEETING: &str =
     "select person_id from attendance where meeting_id = $1 order by confirmed_at, person_id";
 const POINTS_OF_MEETING: &str = "select * from talking_points where meeting_id = $1 order by position, id";
@@ -489,10 +502,8 @@ impl Db {
         // Folded in Rust and compared as stored keys: the same on both engines
         // (SQLite's lower() folds only ASCII). Platform ids are ASCII.
         // Erased people (README "Backups and your data") answer to no name.
-        const Q: &str = "select * from people where workspace_id = $1
-            and (name_key = $2 or lower(external_id) = $2) and external_id not like 'erased:%' order by id";
         let key = name.trim().to_lowercase();
-        let rows: Vec<PersonRow> = read!(self, all Q, ws.0, key.clone())?;
+        let rows: Vec<PersonRow> = read!(self, all PEOPLE_BY_NAME, ws.0, key.clone())?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -587,12 +598,7 @@ impl Db {
         person: PersonId,
         include_ended: bool,
     ) -> Result<Vec<Series>> {
-        // `+workspace_id` keeps SQLite's planner off the workspace index (a
-        // scan of every 1:1 of the workspace) and on the two person indexes
-        // (a multi-index OR); PostgreSQL reads the unary plus as a no-op.
-        const Q: &str = "select * from series where +workspace_id = $1 and (manager_id = $2 or report_id = $2)
-            and ($3 or state <> 'ended') order by id";
-        let rows: Vec<SeriesRow> = read!(self, all Q, ws.0, person.0, include_ended)?;
+        let rows: Vec<SeriesRow> = read!(self, all SERIES_OF_PERSON, ws.0, person.0, include_ended)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
