@@ -419,8 +419,13 @@ mod tests {
         }
         for (i, answer) in answers.iter().enumerate() {
             if i % 4 == 3 {
-                assert!(
-                    matches!(answer, Err(StoreError::Lite(e)) if e.sqlite_error().map(|f| f.extended_code) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)),
+                let code = match answer {
+                    Err(StoreError::Lite(e)) => e.sqlite_error().map(|f| f.extended_code),
+                    _ => None,
+                };
+                assert_eq!(
+                    code,
+                    Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY),
                     "write {i}: {answer:?}"
                 );
             } else {

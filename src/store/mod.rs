@@ -468,7 +468,11 @@ impl Db {
                 platform_tz = excluded.platform_tz, profile_refreshed_at = excluded.profile_refreshed_at,
                 name_key = excluded.name_key
             returning *";
-        let row: PersonRow = change!(self, one Q, ws.0, profile.external_id.clone(), profile.display_name.clone(), profile.email.clone(), profile.tz.map(|t| t.name().to_string()), ts_of(now), profile.display_name.to_lowercase())?;
+        let row: PersonRow = change!(
+            self, one Q,
+            ws.0, profile.external_id.clone(), profile.display_name.clone(), profile.email.clone(),
+            profile.tz.map(|t| t.name().to_string()), ts_of(now), profile.display_name.to_lowercase(),
+        )?;
         row.try_into()
     }
 
@@ -477,7 +481,10 @@ impl Db {
         const INSERT: &str =
             "insert into people (workspace_id, external_id, display_name, name_key) values ($1, $2, $3, $4)
             on conflict (workspace_id, external_id) do nothing";
-        change!(self, execute INSERT, ws.0, external_id.to_string(), display_name.to_string(), display_name.to_lowercase())?;
+        change!(
+            self, execute INSERT,
+            ws.0, external_id.to_string(), display_name.to_string(), display_name.to_lowercase(),
+        )?;
         self.person_by_external(ws, external_id)
             .await?
             .ok_or(StoreError::Corrupt("person vanished after insert".into()))
@@ -510,7 +517,11 @@ impl Db {
     pub async fn save_person_settings(&self, person: &Person) -> Result<()> {
         const Q: &str = "update people set tz_override = $1, work_start_min = $2, work_end_min = $3,
             nudges = $4, away_until = $5 where id = $6 and workspace_id = $7";
-        change!(self, execute Q, person.tz_override.map(|t| t.name().to_string()), minutes(person.work_start), minutes(person.work_end), person.nudges, person.away_until.map(date_text), person.id.0, person.workspace_id.0)?;
+        change!(
+            self, execute Q,
+            person.tz_override.map(|t| t.name().to_string()), minutes(person.work_start), minutes(person.work_end),
+            person.nudges, person.away_until.map(date_text), person.id.0, person.workspace_id.0,
+        )?;
         Ok(())
     }
 
@@ -522,7 +533,12 @@ impl Db {
             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $13)
             returning *";
         let (lo, hi) = lo_hi(new.manager_id, new.report_id);
-        let res: Result<SeriesRow> = change!(self, one Q, new.workspace_id.0, new.manager_id.0, new.report_id.0, lo, hi, encode_cadence(&new.cadence), minutes(new.time), new.tz.name().to_string(), i64::from(new.duration_minutes), new.template.clone(), i64::from(new.lead_minutes), date_text(new.anchor_date), ts_of(new.created_at));
+        let res: Result<SeriesRow> = change!(
+            self, one Q,
+            new.workspace_id.0, new.manager_id.0, new.report_id.0, lo, hi, encode_cadence(&new.cadence),
+            minutes(new.time), new.tz.name().to_string(), i64::from(new.duration_minutes), new.template.clone(),
+            i64::from(new.lead_minutes), date_text(new.anchor_date), ts_of(new.created_at),
+        );
         match res {
             Ok(row) => row.try_into(),
             Err(e) => Err(constraint_error(
@@ -536,7 +552,12 @@ impl Db {
         const Q: &str = "update series set manager_id = $1, report_id = $2, cadence = $3, time_min = $4, tz = $5,
                 duration_minutes = $6, template = $7, lead_minutes = $8, state = $9, anchor_date = $10
             where id = $11 and workspace_id = $12";
-        change!(self, execute Q, s.manager_id.0, s.report_id.0, encode_cadence(&s.cadence), minutes(s.time), s.tz.name().to_string(), i64::from(s.duration_minutes), s.template.clone(), i64::from(s.lead_minutes), s.state.as_str(), date_text(s.anchor_date), s.id.0, s.workspace_id.0)
+        change!(
+            self, execute Q,
+            s.manager_id.0, s.report_id.0, encode_cadence(&s.cadence), minutes(s.time), s.tz.name().to_string(),
+            i64::from(s.duration_minutes), s.template.clone(), i64::from(s.lead_minutes), s.state.as_str(),
+            date_text(s.anchor_date), s.id.0, s.workspace_id.0,
+        )
         .map_err(|e| constraint_error(e, "these two people already have a 1:1, or it would be with oneself"))?;
         Ok(())
     }
@@ -899,7 +920,10 @@ impl Db {
         const Q: &str =
             "insert into action_items (series_id, meeting_id, owner_id, created_by, text, due, state, created_at)
             values ($1, $2, $3, $4, $5, $6, 'open', $7) returning *";
-        let row: ActionRow = change!(self, one Q, series.0, meeting.0, owner.0, created_by.0, text.to_string(), due.map(date_text), ts_of(now))?;
+        let row: ActionRow = change!(
+            self, one Q,
+            series.0, meeting.0, owner.0, created_by.0, text.to_string(), due.map(date_text), ts_of(now),
+        )?;
         row.try_into()
     }
 
