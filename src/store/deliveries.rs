@@ -120,7 +120,8 @@ row! {
         created_at: i64,
         updated_at: i64,
         sent_at: Option<i64>,
-}}
+    }
+}
 
 fn count(v: i64, what: &str) -> Result<u32> {
     u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v}")))

@@ -89,7 +89,8 @@ row! {
         meeting_id: i64,
         person_id: i64,
         confirmed_at: i64,
-}}
+    }
+}
 
 fn decode<R, T>(rows: Vec<R>) -> Result<Vec<T>>
 where

@@ -120,7 +120,8 @@ row! {
         external_id: String,
         name: String,
         overdue_after_days: i64,
-}}
+    }
+}
 
 impl TryFrom<WorkspaceRow> for Workspace {
     type Error = StoreError;
@@ -152,7 +153,8 @@ row! {
         /// The case-folded display name, for lookups only.
         #[allow(dead_code)]
         name_key: String,
-}}
+    }
+}
 
 impl TryFrom<PersonRow> for Person {
     type Error = StoreError;
@@ -193,7 +195,8 @@ row! {
         /// Scheduler bookkeeping, not part of the domain's `Series`.
         #[allow(dead_code)]
         plan_at: i64,
-}}
+    }
+}
 
 impl TryFrom<SeriesRow> for Series {
     type Error = StoreError;
@@ -226,7 +229,8 @@ row! {
         state: String,
         skip_reason: Option<String>,
         closed_at: Option<i64>,
-}}
+    }
+}
 
 impl TryFrom<MeetingRow> for Meeting {
     type Error = StoreError;
@@ -255,7 +259,8 @@ row! {
         rollover_count: i64,
         origin_meeting_id: i64,
         created_at: i64,
-}}
+    }
+}
 
 impl TryFrom<TalkingPointRow> for TalkingPoint {
     type Error = StoreError;
@@ -282,7 +287,8 @@ row! {
         author_id: i64,
         text: String,
         created_at: i64,
-}}
+    }
+}
 
 impl TryFrom<CommentRow> for Comment {
     type Error = StoreError;
@@ -304,7 +310,8 @@ row! {
         author_id: i64,
         text: String,
         created_at: i64,
-}}
+    }
+}
 
 impl TryFrom<NoteRow> for PrivateNote {
     type Error = StoreError;
@@ -331,7 +338,8 @@ row! {
         state: String,
         created_at: i64,
         completed_at: Option<i64>,
-}}
+    }
+}
 
 impl TryFrom<ActionRow> for ActionItem {
     type Error = StoreError;
@@ -359,7 +367,8 @@ row! {
         items: String,
         created_by: i64,
         created_at: i64,
-}}
+    }
+}
 
 impl TryFrom<TemplateRow> for Template {
     type Error = StoreError;
@@ -382,7 +391,8 @@ row! {
         score: i64,
         comment: Option<String>,
         created_at: i64,
-}}
+    }
+}
 
 impl TryFrom<RatingRow> for Rating {
     type Error = StoreError;
@@ -405,7 +415,8 @@ row! {
         to_id: i64,
         text: Option<String>,
         created_at: i64,
-}}
+    }
+}
 
 impl TryFrom<RequestRow> for MeetingRequest {
     type Error = StoreError;
@@ -462,7 +473,8 @@ row! {
         person_id: i64,
         channel: String,
         ts: String,
-}}
+    }
+}
 
 impl From<PostedRow> for PostedAgenda {
     fn from(r: PostedRow) -> Self {

@@ -61,7 +61,8 @@ row! {
         refresh_claimed_until: Option<i64>,
         installer_user_id: String,
         installed_at: i64,
-}}
+    }
+}
 
 fn instant(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()

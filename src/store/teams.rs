@@ -44,7 +44,8 @@ row! {
         aad_object_id: Option<String>,
         installed: i64,
         problem: Option<String>,
-}}
+    }
+}
 
 impl From<Row> for TeamsConversation {
     fn from(r: Row) -> Self {
