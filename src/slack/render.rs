@@ -731,6 +731,31 @@ fn check_element(v: &mut Vec<String>, at: &str, e: &Value) {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// `neutralise` skips `clean_layout` when it would change nothing:
+        /// the shortcut must see every text it would change. Line breaks
+        /// are weighted so that runs of three come up.
+        #[test]
+        fn layout_cleaning_is_skipped_only_when_it_would_change_nothing(
+            chars in prop::collection::vec(
+                prop::sample::select(vec!['\n', '\n', '\n', 'a', '\r', '\t', '\u{0}', '\u{85}', '\u{202A}', '\u{2069}', 'é']),
+                0..24,
+            )
+        ) {
+            let s: String = chars.into_iter().collect();
+            prop_assert_eq!(needs_layout_cleaning(&s), clean_layout(&s) != s);
+        }
+
+        #[test]
+        fn layout_cleaning_is_skipped_only_when_it_would_change_nothing_for_any_text(s in any::<String>()) {
+            prop_assert_eq!(needs_layout_cleaning(&s), clean_layout(&s) != s);
+        }
+    }
+
     use super::*;
     use crate::domain::reply::{Button, Text};
 
