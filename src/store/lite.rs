@@ -264,18 +264,14 @@ fn run_jobs(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<b
 
 /// Owned copies of a write's arguments, so the write can move to the writer
 /// thread.
-pub fn owned(arg: &dyn ToSql) -> rusqlite::Result<Value> {
-    Ok(match arg.to_sql()? {
-        rusqlite::types::ToSqlOutput::Borrowed(v) => Value::try_from(v)?,
-        rusqlite::types::ToSqlOutput::Owned(v) => v,
-        _ => return Err(failure("unsupported argument")),
-    })
-}
-
-/// [`bind`] for owned arguments.
-pub fn bind_values(st: &mut rusqlite::Statement<'_>, args: &[Value]) -> rusqlite::Result<()> {
-    let refs: Vec<&dyn ToSql> = args.iter().map(|v| v as &dyn ToSql).collect();
-    bind(st, &refs)
+pub fn owned(args: &[&dyn ToSql]) -> rusqlite::Result<Vec<Value>> {
+    args.iter()
+        .map(|arg| match arg.to_sql()? {
+            rusqlite::types::ToSqlOutput::Borrowed(v) => Ok(Value::try_from(v)?),
+            rusqlite::types::ToSqlOutput::Owned(v) => Ok(v),
+            _ => Err(failure("unsupported argument")),
+        })
+        .collect()
 }
 
 /// A row type read by the inline path (generated with the row struct by
@@ -349,7 +345,7 @@ pub fn one<T: FromLite>(rows: rusqlite::Rows<'_>) -> rusqlite::Result<T> {
 
 /// Binds `args` to a statement's `$1`, `$2`, … by their numbers, as sqlx
 /// does (SQLite itself numbers `$n` parameters in order of appearance).
-pub fn bind(st: &mut rusqlite::Statement<'_>, args: &[&dyn rusqlite::ToSql]) -> rusqlite::Result<()> {
+pub fn bind<A: ToSql>(st: &mut rusqlite::Statement<'_>, args: &[A]) -> rusqlite::Result<()> {
     for index in 1..=st.parameter_count() {
         let number = match st.parameter_name(index) {
             Some(name) => name[1..]
@@ -360,7 +356,7 @@ pub fn bind(st: &mut rusqlite::Statement<'_>, args: &[&dyn rusqlite::ToSql]) -> 
         let arg = args
             .get(number.wrapping_sub(1))
             .ok_or(rusqlite::Error::InvalidParameterCount(number, args.len()))?;
-        st.raw_bind_parameter(index, *arg)?;
+        st.raw_bind_parameter(index, arg)?;
     }
     Ok(())
 }

@@ -44,7 +44,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported DATABASE_URL: {0}")]
     BadUrl(String),
-    /// A read on SQLite's inline path (`lite.rs`) failed.
+    /// A statement on SQLite's own connections (`lite.rs`: the inline
+    /// reads and the writer thread) failed.
     #[error("database error")]
     Lite(#[source] rusqlite::Error),
     #[error("the database was closed")]
@@ -107,7 +108,7 @@ macro_rules! read {
     // On a rusqlite connection at hand (several reads in one snapshot).
     (@lite $c:expr, $how:ident, $q:expr $(, $arg:expr)*) => {{
         let mut st = $c.prepare_cached($q)?;
-        $crate::store::lite::bind(&mut st, &[$(&$arg as &dyn rusqlite::ToSql),*])?;
+        $crate::store::lite::bind::<&dyn rusqlite::ToSql>(&mut st, &[$(&$arg as &dyn rusqlite::ToSql),*])?;
         $crate::store::lite::$how(st.raw_query())
     }};
     (@pg optional, $query:expr, $p:ident) => {
@@ -135,13 +136,12 @@ macro_rules! change {
     (@go $db:expr, $how:ident, $ctor:ident, $q:expr $(, $arg:expr)*) => {
         match $db {
             $crate::store::Db::Sqlite(s) => {
-                let args = (|| -> rusqlite::Result<Vec<rusqlite::types::Value>> {
-                    Ok(vec![$($crate::store::lite::owned(&$arg)?),*])
-                })();
+                // Copied before the hand-off (the borrowed list is not `Send`).
+                let args = $crate::store::lite::owned(&[$(&$arg as &dyn rusqlite::ToSql),*]);
                 match args {
                     Ok(args) => s.writer.write(move |c| {
                         let mut st = c.prepare_cached($q)?;
-                        $crate::store::lite::bind_values(&mut st, &args)?;
+                        $crate::store::lite::bind(&mut st, &args)?;
                         change!(@lite $how, st)
                     }).await,
                     Err(e) => Err($crate::store::StoreError::from(e)),
