@@ -22,7 +22,7 @@
 //! unique per block; [`action_name`] strips it again on the way in.
 
 use crate::domain::reply::{Block, Button, ButtonStyle, Reply, Select, Span, Text, Visibility};
-use serde_json::{Value, json};
+use serde_json::Value;
 use slack_morphism::prelude::*;
 use std::collections::HashSet;
 
@@ -77,8 +77,7 @@ pub fn home_blocks(reply: &Reply) -> Vec<SlackBlock> {
 
 /// The JSON body answering a slash command:
 /// `{"response_type":"ephemeral"|"in_channel","text":…,"blocks":[…]}`.
-/// Serialised straight to bytes by the handlers; [`command_response`] is the
-/// same as a JSON value.
+/// Serialised straight to bytes by the handlers.
 #[derive(Debug, serde::Serialize)]
 pub struct CommandResponse {
     response_type: &'static str,
@@ -96,18 +95,6 @@ impl CommandResponse {
             },
             text: fallback_text(reply),
             blocks: render_blocks(reply, MAX_MESSAGE_BLOCKS),
-        }
-    }
-}
-
-/// [`CommandResponse`] as a JSON value.
-pub fn command_response(reply: &Reply) -> Value {
-    match serde_json::to_value(CommandResponse::new(reply)) {
-        Ok(v) => v,
-        // Cannot happen for these plain data types.
-        Err(e) => {
-            tracing::error!(error = %e, "could not serialise Block Kit blocks");
-            json!({ "response_type": "ephemeral", "text": fallback_text(reply) })
         }
     }
 }
@@ -758,6 +745,12 @@ mod tests {
 
     use super::*;
     use crate::domain::reply::{Button, Text};
+    use serde_json::json;
+
+    /// [`CommandResponse`] as the JSON value Slack receives.
+    fn command_response(reply: &Reply) -> Value {
+        serde_json::to_value(CommandResponse::new(reply)).unwrap()
+    }
 
     fn blocks_json(reply: &Reply) -> Value {
         command_response(reply)["blocks"].clone()
