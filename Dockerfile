@@ -20,6 +20,8 @@ WORKDIR /build
 # Cargo.toml or Cargo.lock change. The registry is a BuildKit cache mount,
 # so even then crates are downloaded once per builder.
 COPY Cargo.toml Cargo.lock ./
+# How the bundled SQLite is compiled (see the file).
+COPY .cargo/config.toml ./.cargo/config.toml
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     mkdir src \
     && echo 'fn main() {}' > src/main.rs \

@@ -499,7 +499,7 @@ fn the_image_build_copies_everything_the_compiler_embeds_and_dockerignore_keeps_
     for needed in ["Cargo.toml", "Cargo.lock", "src"] {
         assert!(copied.iter().any(|c| c == needed), "{needed} is not copied");
     }
-    // Files Cargo reads when they exist (none does today).
+    // Files Cargo reads when they exist (.cargo/config.toml does: the SQLite build flags).
     for cargo_reads in [
         "build.rs",
         ".cargo/config.toml",

@@ -487,6 +487,17 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_is_built_without_the_process_wide_page_cache_and_memory_statistics() {
+        // `.cargo/config.toml` (LIBSQLITE3_FLAGS): both took global mutexes
+        // that concurrent reads queued on (BENCHMARKS.md).
+        let c = Connection::open_in_memory().unwrap();
+        let mut st = c.prepare("pragma compile_options").unwrap();
+        let options: Vec<String> = all(st.raw_query()).unwrap();
+        assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+    }
+
+    #[test]
     fn arguments_bind_by_their_number_not_their_order_of_appearance() {
         let c = Connection::open_in_memory().unwrap();
         let mut st = c.prepare("select $2 || '-' || $1 || '-' || $2").unwrap();
