@@ -92,6 +92,9 @@ pub async fn run_text(
 /// `&gt;`); we store what the person typed and escape again when showing it.
 /// `&amp;` goes last so `&amp;lt;` becomes `&lt;`, not `<`.
 pub fn unescape(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_string();
+    }
     text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 

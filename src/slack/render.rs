@@ -116,14 +116,20 @@ pub fn escape(s: &str) -> String {
 
 /// [`escape`], appended to `out`.
 fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
+    // Byte by byte, copying the runs between the (ASCII) characters replaced.
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let with = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        out.push_str(with);
+        run = i + 1;
     }
+    out.push_str(&s[run..]);
 }
 
 /// Escapes *and* neutralises text a person typed, for mrkdwn.
@@ -161,31 +167,29 @@ fn neutralise_into(out: &mut String, s: &str) {
     } else {
         std::borrow::Cow::Borrowed(s)
     };
-    let mut line_start = true;
-    for (i, c) in cleaned.char_indices() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => {
-                if line_start {
-                    out.push(ZWSP);
-                }
-                out.push_str("&gt;");
-            }
-            '*' | '_' | '~' | '`' => {
-                out.push(c);
-                out.push(ZWSP);
-            }
-            '@' => {
-                out.push('@');
-                if is_broadcast_word(&cleaned[i + 1..]) {
-                    out.push(ZWSP);
-                }
-            }
-            c => out.push(c),
-        }
-        line_start = c == '\n';
+    // Every character handled is ASCII, so the text is walked byte by byte
+    // and the runs between them are copied whole.
+    let text: &str = &cleaned;
+    let bytes = text.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let with = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' if i == 0 || bytes[i - 1] == b'\n' => "\u{200B}&gt;",
+            b'>' => "&gt;",
+            b'*' => "*\u{200B}",
+            b'_' => "_\u{200B}",
+            b'~' => "~\u{200B}",
+            b'`' => "`\u{200B}",
+            b'@' if is_broadcast_word(&text[i + 1..]) => "@\u{200B}",
+            _ => continue,
+        };
+        out.push_str(&text[run..i]);
+        out.push_str(with);
+        run = i + 1;
     }
+    out.push_str(&text[run..]);
 }
 
 /// Whether the text after an `@` starts with one of Slack's broadcast words
@@ -200,10 +204,20 @@ fn is_broadcast_word(rest: &str) -> bool {
 
 /// Whether [`clean_layout`] would change `s` (most text it would not).
 fn needs_layout_cleaning(s: &str) -> bool {
-    s.contains("\n\n\n")
-        || s.chars().any(|c| {
-            (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        })
+    let bytes = s.as_bytes();
+    // Most text is printable: no control character below 0x20 but the line
+    // break and the tab, no DEL, and no 0xC2 or 0xE2 (the first bytes of a C1
+    // control and of a bidirectional override in UTF-8). Only such text has
+    // its characters looked at one by one.
+    let printable = bytes
+        .iter()
+        .all(|&b| (b >= 0x20 && !matches!(b, 0x7F | 0xC2 | 0xE2)) || b == b'\n' || b == b'\t');
+    bytes.windows(3).any(|w| w == b"\n\n\n")
+        || (!printable
+            && s.chars().any(|c| {
+                (c.is_control() && c != '\n' && c != '\t')
+                    || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+            }))
 }
 
 /// Line breaks normalised and capped at two in a row; control characters and
@@ -729,7 +743,10 @@ mod tests {
         #[test]
         fn layout_cleaning_is_skipped_only_when_it_would_change_nothing(
             chars in prop::collection::vec(
-                prop::sample::select(vec!['\n', '\n', '\n', 'a', '\r', '\t', '\u{0}', '\u{85}', '\u{202A}', '\u{2069}', 'é']),
+                prop::sample::select(vec![
+                    '\n', '\n', '\n', 'a', '\r', '\t', '\u{0}', '\u{7F}', '\u{85}', '\u{A0}', '\u{202A}', '\u{2000}',
+                    '\u{2069}', 'é',
+                ]),
                 0..24,
             )
         ) {
@@ -741,11 +758,59 @@ mod tests {
         fn layout_cleaning_is_skipped_only_when_it_would_change_nothing_for_any_text(s in any::<String>()) {
             prop_assert_eq!(needs_layout_cleaning(&s), clean_layout(&s) != s);
         }
+
+        /// `neutralise` walks bytes and copies runs; it must say exactly
+        /// what a character-by-character walk says.
+        #[test]
+        fn neutralise_matches_a_character_by_character_walk(
+            parts in prop::collection::vec(
+                prop::sample::select(vec![
+                    "&", "<", ">", "*", "_", "~", "`", "@", "\n", "\n\n\n", "@channel", "@HeRe", "@everyone", "x",
+                    "é", "\u{202E}", "\r\n", "\u{0}",
+                ]),
+                0..24,
+            )
+        ) {
+            let s: String = parts.concat();
+            prop_assert_eq!(neutralise(&s), neutralise_by_character(&s));
+        }
     }
 
     use super::*;
     use crate::domain::reply::{Button, Text};
     use serde_json::json;
+
+    /// `neutralise` as it was first written, one character at a time.
+    fn neutralise_by_character(s: &str) -> String {
+        let cleaned = clean_layout(s);
+        let mut out = String::new();
+        let mut line_start = true;
+        for (i, c) in cleaned.char_indices() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => {
+                    if line_start {
+                        out.push(ZWSP);
+                    }
+                    out.push_str("&gt;");
+                }
+                '*' | '_' | '~' | '`' => {
+                    out.push(c);
+                    out.push(ZWSP);
+                }
+                '@' => {
+                    out.push('@');
+                    if is_broadcast_word(&cleaned[i + 1..]) {
+                        out.push(ZWSP);
+                    }
+                }
+                c => out.push(c),
+            }
+            line_start = c == '\n';
+        }
+        out
+    }
 
     /// [`CommandResponse`] as the JSON value Slack receives.
     fn command_response(reply: &Reply) -> Value {
