@@ -116,18 +116,31 @@ pub fn escape(s: &str) -> String {
 
 /// [`escape`], appended to `out`.
 fn escape_into(out: &mut String, s: &str) {
-    // Byte by byte, copying the runs between the (ASCII) characters replaced.
+    push_replacing(out, s, |_, b| escaped(b));
+}
+
+/// What `&`, `<` and `>` become in mrkdwn.
+fn escaped(b: u8) -> Option<&'static str> {
+    match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        _ => None,
+    }
+}
+
+/// Appends `s` to `out` with each byte that `with(position, byte)` answers
+/// for replaced; the runs between are copied whole. Only ASCII bytes may be
+/// replaced (they never sit inside a multi-byte character).
+fn push_replacing(out: &mut String, s: &str, with: impl Fn(usize, u8) -> Option<&'static str>) {
     let mut run = 0;
     for (i, b) in s.bytes().enumerate() {
-        let with = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            _ => continue,
-        };
-        out.push_str(&s[run..i]);
-        out.push_str(with);
-        run = i + 1;
+        if let Some(replacement) = with(i, b) {
+            debug_assert!(b.is_ascii());
+            out.push_str(&s[run..i]);
+            out.push_str(replacement);
+            run = i + 1;
+        }
     }
     out.push_str(&s[run..]);
 }
@@ -167,29 +180,18 @@ fn neutralise_into(out: &mut String, s: &str) {
     } else {
         std::borrow::Cow::Borrowed(s)
     };
-    // Every character handled is ASCII, so the text is walked byte by byte
-    // and the runs between them are copied whole.
     let text: &str = &cleaned;
     let bytes = text.as_bytes();
-    let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let with = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' if i == 0 || bytes[i - 1] == b'\n' => "\u{200B}&gt;",
-            b'>' => "&gt;",
-            b'*' => "*\u{200B}",
-            b'_' => "_\u{200B}",
-            b'~' => "~\u{200B}",
-            b'`' => "`\u{200B}",
-            b'@' if is_broadcast_word(&text[i + 1..]) => "@\u{200B}",
-            _ => continue,
-        };
-        out.push_str(&text[run..i]);
-        out.push_str(with);
-        run = i + 1;
-    }
-    out.push_str(&text[run..]);
+    // "\u{200B}" is ZWSP.
+    push_replacing(out, text, |i, b| match b {
+        b'>' if i == 0 || bytes[i - 1] == b'\n' => Some("\u{200B}&gt;"),
+        b'*' => Some("*\u{200B}"),
+        b'_' => Some("_\u{200B}"),
+        b'~' => Some("~\u{200B}"),
+        b'`' => Some("`\u{200B}"),
+        b'@' if is_broadcast_word(&text[i + 1..]) => Some("@\u{200B}"),
+        b => escaped(b),
+    });
 }
 
 /// Whether the text after an `@` starts with one of Slack's broadcast words
