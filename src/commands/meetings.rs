@@ -39,11 +39,10 @@ pub(crate) async fn add(
     let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::Active, "add").await?;
     let m = next_meeting(ctx, &s).await?;
     let cat = category.unwrap_or(Category::Other);
-    let tp = ctx
+    let (tp, n) = ctx
         .db
-        .add_talking_point(m.id, actor.person.id, cat, &text, ctx.now)
+        .append_point(s.id, m.id, actor.person.id, cat, &text, ctx.now)
         .await?;
-    let n = ctx.db.point_number(&tp).await?;
     let reply = Reply::text(
         Text::new()
             .plain("Added to your 1:1 with ")
@@ -55,6 +54,7 @@ pub(crate) async fn add(
     Ok(Outcome {
         reply,
         changed: vec![s.id],
+        changed_marked: true,
         ..Outcome::default()
     })
 }
@@ -399,6 +399,7 @@ pub(crate) fn told(mine: Reply, partner: &Person, theirs: Reply, series: crate::
             reply: theirs,
         }],
         changed: vec![series],
+        changed_marked: false,
         agenda: None,
     }
 }

@@ -22,7 +22,7 @@ mod series;
 
 pub use format::{format_date, format_instant};
 pub use personal::{away_notice, skip_for_away};
-pub use resolve::{Actor, Directory, DirectoryError, DirectoryFuture, resolve_actor};
+pub use resolve::{Actor, Directory, DirectoryError, DirectoryFuture, resolve_actor, resolve_caller, resolve_caller_in_known_workspace};
 
 use crate::domain::command::Command;
 use crate::domain::model::Platform;
@@ -172,7 +172,9 @@ async fn mark_changed(
             .collect();
     }
     // The scheduler plans changed 1:1s again on its next pass.
-    ctx.db.touch_series(&outcome.changed).await?;
+    if !outcome.changed_marked {
+        ctx.db.touch_series(&outcome.changed).await?;
+    }
     Ok(outcome)
 }
 

@@ -45,12 +45,57 @@ pub async fn resolve_actor(
     external_id: &str,
     fallback_name: &str,
 ) -> Result<Person, super::CommandError> {
-    match person_by_platform_id(ctx, workspace, external_id, fallback_name).await {
+    let known = ctx.db.person_by_external(workspace.id, external_id).await?;
+    resolve_known_actor(ctx, workspace, known, external_id, fallback_name).await
+}
+
+/// [`resolve_actor`] with the stored record (if any) already read.
+async fn resolve_known_actor(
+    ctx: &Ctx<'_>,
+    workspace: &Workspace,
+    known: Option<Person>,
+    external_id: &str,
+    fallback_name: &str,
+) -> Result<Person, super::CommandError> {
+    match settle_person(ctx, workspace, known, external_id, fallback_name).await {
         Ok(p) => Ok(p),
         Err(Fail::Internal(e)) => Err(e),
         // The caller themselves cannot be "not found": the platform vouched for them.
         Err(Fail::User(_)) => Ok(ctx.db.ensure_person(workspace.id, external_id, fallback_name).await?),
     }
+}
+
+/// The verified caller by the platform's ids: their workspace (created, or
+/// renamed when the platform sends a new name) and their person, as
+/// [`resolve_actor`] finds them. Both are read together (`Db::caller`).
+pub async fn resolve_caller(
+    ctx: &Ctx<'_>,
+    workspace_id: &str,
+    workspace_name: &str,
+    person_id: &str,
+    person_name: &str,
+) -> Result<Actor, super::CommandError> {
+    let (found, known) = ctx.db.caller(ctx.platform, workspace_id, person_id).await?;
+    let workspace = match found {
+        Some(ws) if workspace_name.is_empty() || ws.name == workspace_name => ws,
+        _ => ctx.db.ensure_workspace(ctx.platform, workspace_id, workspace_name).await?,
+    };
+    let person = resolve_known_actor(ctx, &workspace, known, person_id, person_name).await?;
+    Ok(Actor { workspace, person })
+}
+
+/// [`resolve_caller`] where the workspace must already be known (the bot has
+/// been used there): `None` if it is not.
+pub async fn resolve_caller_in_known_workspace(
+    ctx: &Ctx<'_>,
+    workspace_id: &str,
+    person_id: &str,
+) -> Result<Option<Actor>, super::CommandError> {
+    let (Some(workspace), known) = ctx.db.caller(ctx.platform, workspace_id, person_id).await? else {
+        return Ok(None);
+    };
+    let person = resolve_known_actor(ctx, &workspace, known, person_id, person_id).await?;
+    Ok(Some(Actor { workspace, person }))
 }
 
 pub(crate) async fn person_by_platform_id(
@@ -60,6 +105,17 @@ pub(crate) async fn person_by_platform_id(
     fallback_name: &str,
 ) -> Res<Person> {
     let known = ctx.db.person_by_external(workspace.id, external_id).await?;
+    settle_person(ctx, workspace, known, external_id, fallback_name).await
+}
+
+/// The person as stored if their profile is fresh, else refreshed from the directory.
+async fn settle_person(
+    ctx: &Ctx<'_>,
+    workspace: &Workspace,
+    known: Option<Person>,
+    external_id: &str,
+    fallback_name: &str,
+) -> Res<Person> {
     let fresh = known.as_ref().is_some_and(|p| {
         p.profile_refreshed_at
             .is_some_and(|t| ctx.now - t < Duration::hours(PROFILE_TTL_HOURS))
@@ -235,15 +291,11 @@ pub(crate) async fn pick_series(
     }
     let mut all = Vec::new();
     let mut unsuitable = Vec::new();
-    for s in ctx.db.series_for_person(ws, actor.person.id, want == Want::Any).await? {
-        if let Some(pid) = s.partner_of(actor.person.id)
-            && let Some(p) = ctx.db.person(ws, pid).await?
-        {
-            if want.accepts(s.state) {
-                all.push((s, p));
-            } else {
-                unsuitable.push((s, p));
-            }
+    for (s, p) in ctx.db.partnerships(ws, actor.person.id, want == Want::Any).await? {
+        if want.accepts(s.state) {
+            all.push((s, p));
+        } else {
+            unsuitable.push((s, p));
         }
     }
     match all.len() {
@@ -341,10 +393,11 @@ fn end_of(s: &Series, m: &Meeting) -> DateTime<Utc> {
 /// that has not ended yet, or the next cadence slot.
 pub(crate) async fn next_meeting(ctx: &Ctx<'_>, s: &Series) -> Res<Meeting> {
     let pending = ctx.db.pending_meetings(s.id).await?;
-    let existing = pending.into_iter().find(|m| end_of(s, m) > ctx.now);
+    let existing = pending.iter().find(|m| end_of(s, m) > ctx.now).cloned();
     // The cadence's own next slot may come before an existing pending meeting
     // (an extra meeting next week must not hide this week's regular one).
-    let regular = first_pending_slot(ctx, s, ctx.now - Duration::minutes(i64::from(s.duration_minutes))).await;
+    let since = ctx.now - Duration::minutes(i64::from(s.duration_minutes));
+    let regular = first_pending_slot(ctx, s, since, &pending).await;
     match (existing, regular) {
         (Some(e), Ok(r)) => Ok(if r.scheduled_at < e.scheduled_at && end_of(s, &r) > ctx.now {
             r
@@ -360,14 +413,18 @@ pub(crate) async fn next_meeting(ctx: &Ctx<'_>, s: &Series) -> Res<Meeting> {
 /// materializing it. Slots whose meeting was already held or skipped are
 /// stepped over. Walking the slots (rather than starting after the latest
 /// known one) keeps two concurrent requests from ever skipping a slot that
-/// the other one is creating at that moment.
-async fn first_pending_slot(ctx: &Ctx<'_>, s: &Series, mut after: DateTime<Utc>) -> Res<Meeting> {
+/// the other one is creating at that moment. `pending` are the 1:1's pending
+/// meetings as just read: a slot found there needs no second look.
+async fn first_pending_slot(ctx: &Ctx<'_>, s: &Series, mut after: DateTime<Utc>, pending: &[Meeting]) -> Res<Meeting> {
     // Bounded: a year of weekly meetings all closed ahead of time is absurd.
     for _ in 0..60 {
         let Some(slot) = schedule::next_occurrence(&s.cadence, s.time, s.tz, s.anchor_date, after) else {
             return oops("This 1:1's cadence has no future dates. The manager can fix it with `setup`.");
         };
-        let m = materialize(ctx, s, slot).await?;
+        let m = match pending.iter().find(|m| m.slot == slot) {
+            Some(m) => m.clone(),
+            None => materialize(ctx, s, slot).await?,
+        };
         if m.state.is_pending() {
             return Ok(m);
         }
@@ -380,16 +437,16 @@ async fn first_pending_slot(ctx: &Ctx<'_>, s: &Series, mut after: DateTime<Utc>)
 pub(crate) async fn meeting_after(ctx: &Ctx<'_>, s: &Series, m: &Meeting) -> Res<Meeting> {
     let pending = ctx.db.pending_meetings(s.id).await?;
     if let Some(next) = pending
-        .into_iter()
+        .iter()
         .find(|p| p.id != m.id && p.scheduled_at > m.scheduled_at && p.scheduled_at > ctx.now)
     {
-        return Ok(next);
+        return Ok(next.clone());
     }
     let after = if m.slot > ctx.now { m.slot } else { ctx.now };
-    let next = first_pending_slot(ctx, s, after).await?;
+    let next = first_pending_slot(ctx, s, after, &pending).await?;
     if next.id == m.id {
         // `m` itself is the next slot after `after` (it was moved earlier): go past it.
-        return first_pending_slot(ctx, s, m.slot.max(after)).await;
+        return first_pending_slot(ctx, s, m.slot.max(after), &pending).await;
     }
     Ok(next)
 }

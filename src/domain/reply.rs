@@ -257,6 +257,9 @@ pub struct Outcome {
     pub notices: Vec<Notice>,
     /// 1:1s whose agendas changed: posted copies and home views are refreshed.
     pub changed: Vec<SeriesId>,
+    /// The command's own write already marked `changed` for the scheduler's
+    /// next pass (`Db::append_point`), so it need not be marked again.
+    pub changed_marked: bool,
     /// Set when the reply is the agenda of this meeting, so an adapter that
     /// posts it can remember the message (for reactions, replies, updates).
     pub agenda: Option<MeetingId>,

@@ -12,9 +12,9 @@ use super::inbound::run_text;
 use super::sync::{ctx, post_agenda, publish_home, refresh};
 use super::{SlackAppState, SlackDirectory, deliver_notices, render};
 use crate::commands::objects::{ObjectAction, apply_to, meeting_of};
-use crate::commands::{Actor, resolve_actor};
+use crate::commands::{Actor, resolve_caller, resolve_caller_in_known_workspace};
 use crate::domain::grammar::MAX_TEXT_CHARS;
-use crate::domain::model::{Category, Platform};
+use crate::domain::model::Category;
 use crate::domain::reply::{Button, Reply, Text};
 use crate::slack::verify::VerifiedSlackBody;
 use axum::extract::State;
@@ -83,9 +83,8 @@ async fn handle_event(st: SlackAppState, team_id: String, event: Value) {
             let directory = SlackDirectory { slack: &st.slack };
             let ctx = ctx(&st, &directory, "");
             let found = async {
-                let ws = ctx.db.ensure_workspace(Platform::Slack, &team_id, "").await?;
-                let person = resolve_actor(&ctx, &ws, user, user).await?;
-                Ok::<_, crate::commands::CommandError>((ws, person))
+                let actor = resolve_caller(&ctx, &team_id, "", user, user).await?;
+                Ok::<_, crate::commands::CommandError>((actor.workspace, actor.person))
             }
             .await;
             match found {
@@ -118,9 +117,7 @@ async fn handle_event(st: SlackAppState, team_id: String, event: Value) {
 async fn caller(st: &SlackAppState, team_id: &str, user: &str) -> Option<Actor> {
     let directory = SlackDirectory { slack: &st.slack };
     let ctx = ctx(st, &directory, "");
-    let ws = ctx.db.workspace_by_external(Platform::Slack, team_id).await.ok()??;
-    let person = resolve_actor(&ctx, &ws, user, user).await.ok()?;
-    Some(Actor { workspace: ws, person })
+    resolve_caller_in_known_workspace(&ctx, team_id, user).await.ok()?
 }
 
 async fn on_message(st: &SlackAppState, team_id: &str, event: &Value) {

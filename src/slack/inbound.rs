@@ -2,7 +2,7 @@
 //! bytes by the `VerifiedSlackBody` extractor before the form is parsed.
 
 use super::{SlackAppState, SlackDirectory, deliver_notices, render};
-use crate::commands::{self, Ctx, parse_error_reply, resolve_actor};
+use crate::commands::{self, Ctx, parse_error_reply, resolve_caller};
 use crate::domain::grammar;
 use crate::domain::model::Platform;
 use crate::domain::reply::{Outcome, Reply};
@@ -73,9 +73,7 @@ pub async fn run_text(
         line: text,
     };
     let result = async {
-        let workspace = ctx.db.ensure_workspace(Platform::Slack, team_id, team_name).await?;
-        let person = resolve_actor(&ctx, &workspace, user_id, user_name).await?;
-        let actor = commands::Actor { workspace, person };
+        let actor = resolve_caller(&ctx, team_id, team_name, user_id, user_name).await?;
         match grammar::parse(&unescape(text)) {
             Ok(command) => commands::apply(&ctx, &actor, command).await,
             Err(e) => Ok(parse_error_reply(ctx.invocation, &e).into()),

@@ -12,9 +12,9 @@ use super::modals::{self, Submission, SubmissionError};
 use super::sync::{ctx, refresh};
 use super::{SlackAppState, SlackDirectory, deliver_notices, render};
 use crate::commands::objects::{ObjectAction, apply_to, meeting_of, stale, try_apply_to};
-use crate::commands::{self, Actor, CommandError, format_instant, resolve_actor};
+use crate::commands::{self, Actor, CommandError, format_instant, resolve_caller_in_known_workspace};
 use crate::domain::command::{Command, PersonRef, SetupArgs};
-use crate::domain::model::{ActionItemId, MeetingId, Platform, RequestId, SeriesId, SeriesState, TalkingPointId};
+use crate::domain::model::{ActionItemId, MeetingId, RequestId, SeriesId, SeriesState, TalkingPointId};
 use crate::domain::reply::{Outcome, Reply};
 use crate::slack::verify::VerifiedSlackBody;
 use axum::Json;
@@ -63,11 +63,7 @@ pub async fn interactivity(State(st): State<SlackAppState>, VerifiedSlackBody { 
 async fn caller(st: &SlackAppState, team_id: &str, user_id: &str) -> Result<Option<Actor>, CommandError> {
     let directory = SlackDirectory { slack: &st.slack };
     let ctx = ctx(st, &directory, "");
-    let Some(ws) = ctx.db.workspace_by_external(Platform::Slack, team_id).await? else {
-        return Ok(None);
-    };
-    let person = resolve_actor(&ctx, &ws, user_id, user_id).await?;
-    Ok(Some(Actor { workspace: ws, person }))
+    resolve_caller_in_known_workspace(&ctx, team_id, user_id).await
 }
 
 fn apology(e: &CommandError) -> Reply {

@@ -82,6 +82,18 @@ impl Readers {
         Ok(out?)
     }
 
+    /// Runs `f` in one read transaction: its statements see one snapshot and
+    /// share one lock and one page cache (each read on its own takes SQLite's
+    /// file and WAL-index locks, and after a write elsewhere reads its pages again).
+    pub fn snapshot<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        self.read(|c| {
+            let tx = c.unchecked_transaction()?;
+            let out = f(c)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
     /// Closes the idle connections; later reads fail as the pool's do.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);

@@ -227,6 +227,17 @@ pub struct AgendaContent {
 /// no-op. `query_plans_use_the_indexes` holds SQLite to it.
 const SERIES_OF_PERSON: &str = "select * from series where +workspace_id = $1
     and (manager_id = $2 or report_id = $2) and ($3 or state <> 'ended') order by id";
+/// The partners in a person's 1:1s (those of [`SERIES_OF_PERSON`]), through
+/// the same indexes, then each partner by id.
+const PARTNERS_OF_PERSON: &str = "select p.* from series s
+    join people p on p.id = case when s.manager_id = $2 then s.report_id else s.manager_id end
+    where +s.workspace_id = $1 and (s.manager_id = $2 or s.report_id = $2) and ($3 or s.state <> 'ended')";
+const WORKSPACE_BY_EXTERNAL: &str = "select id, platform, external_id, name, overdue_after_days from workspaces
+    where platform = $1 and external_id = $2";
+const PERSON_BY_EXTERNAL: &str = "select * from people where workspace_id = $1 and external_id = $2";
+/// A person by their platform id and their workspace's.
+const PERSON_BY_EXTERNALS: &str = "select p.* from workspaces w join people p on p.workspace_id = w.id
+    where w.platform = $1 and w.external_id = $2 and p.external_id = $3";
 /// People by a typed name or platform id, any case. Two indexed halves: an
 /// `or` of the two would read every person of the workspace on SQLite.
 const PEOPLE_BY_NAME: &str = "select * from people where workspace_id = $1 and name_key = $2
@@ -234,6 +245,16 @@ const PEOPLE_BY_NAME: &str = "select * from people where workspace_id = $1 and n
     union select * from people where workspace_id = $1 and lower(external_id) = $2
         and external_id not like 'erased:%'
     order by id";
+/// Appends a talking point: its position is computed in the insert itself
+/// (atomic on SQLite's single writer; PostgreSQL locks the meeting first,
+/// [`LOCK_MEETING_PG`]).
+const APPEND_POINT: &str = "insert into talking_points
+        (meeting_id, author_id, text, category, position, state, rollover_count, origin_meeting_id, created_at)
+    values ($1, $2, $3, $4,
+        (select coalesce(max(position), 0) + 1 from talking_points where meeting_id = $1),
+        'open', 0, $1, $5)
+    returning *";
+const LOCK_MEETING_PG: &str = "select id from meetings where id = $1 for update";
 const ATTENDANCE_OF_MEETING: &str =
     "select person_id from attendance where meeting_id = $1 order by confirmed_at, person_id";
 const POINTS_OF_MEETING: &str = "select * from talking_points where meeting_id = $1 order by position, id";
@@ -437,10 +458,36 @@ impl Db {
     }
 
     pub async fn workspace_by_external(&self, platform: Platform, external_id: &str) -> Result<Option<Workspace>> {
-        const Q: &str = "select id, platform, external_id, name, overdue_after_days from workspaces
-            where platform = $1 and external_id = $2";
-        let row: Option<WorkspaceRow> = read!(self, optional Q, platform.as_str(), external_id.to_string())?;
+        let row: Option<WorkspaceRow> =
+            read!(self, optional WORKSPACE_BY_EXTERNAL, platform.as_str(), external_id.to_string())?;
         row.map(TryInto::try_into).transpose()
+    }
+
+    /// The caller of a request, by the platform's ids: their workspace and, if
+    /// known, their person, read together (on SQLite one read transaction
+    /// instead of two; every command starts here).
+    pub async fn caller(
+        &self,
+        platform: Platform,
+        workspace: &str,
+        person: &str,
+    ) -> Result<(Option<Workspace>, Option<Person>)> {
+        let (ws, p): (Option<WorkspaceRow>, Option<PersonRow>) = match self {
+            Db::Sqlite(s) => s.readers.snapshot(|c| {
+                Ok((
+                    read!(@lite c, optional, WORKSPACE_BY_EXTERNAL, platform.as_str(), workspace)?,
+                    read!(@lite c, optional, PERSON_BY_EXTERNALS, platform.as_str(), workspace, person)?,
+                ))
+            })?,
+            Db::Postgres(_) => {
+                let Some(ws) = self.workspace_by_external(platform, workspace).await? else {
+                    return Ok((None, None));
+                };
+                let p = self.person_by_external(ws.id, person).await?;
+                return Ok((Some(ws), p));
+            }
+        };
+        Ok((ws.map(TryInto::try_into).transpose()?, p.map(TryInto::try_into).transpose()?))
     }
 
     // ------------------------------------------------------------ people
@@ -452,8 +499,7 @@ impl Db {
     }
 
     pub async fn person_by_external(&self, ws: WorkspaceId, external_id: &str) -> Result<Option<Person>> {
-        const Q: &str = "select * from people where workspace_id = $1 and external_id = $2";
-        let row: Option<PersonRow> = read!(self, optional Q, ws.0, external_id.to_string())?;
+        let row: Option<PersonRow> = read!(self, optional PERSON_BY_EXTERNAL, ws.0, external_id.to_string())?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -623,6 +669,40 @@ impl Db {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    /// A person's 1:1s ([`Db::series_for_person`]), each with the partner's
+    /// record: two statements, on SQLite in one read transaction (instead of
+    /// one read per 1:1 and one per partner).
+    pub async fn partnerships(
+        &self,
+        ws: WorkspaceId,
+        person: PersonId,
+        include_ended: bool,
+    ) -> Result<Vec<(Series, Person)>> {
+        let (series, partners): (Vec<SeriesRow>, Vec<PersonRow>) = match self {
+            Db::Sqlite(s) => s.readers.snapshot(|c| {
+                Ok((
+                    read!(@lite c, all, SERIES_OF_PERSON, ws.0, person.0, include_ended)?,
+                    read!(@lite c, all, PARTNERS_OF_PERSON, ws.0, person.0, include_ended)?,
+                ))
+            })?,
+            Db::Postgres(p) => (
+                read!(@pg all, sqlx::query_as(SERIES_OF_PERSON).bind(ws.0).bind(person.0).bind(include_ended), p)?,
+                read!(@pg all, sqlx::query_as(PARTNERS_OF_PERSON).bind(ws.0).bind(person.0).bind(include_ended), p)?,
+            ),
+        };
+        let partners: Vec<Person> = partners.into_iter().map(TryInto::try_into).collect::<Result<_>>()?;
+        let mut out = Vec::with_capacity(series.len());
+        for row in series {
+            let s: Series = row.try_into()?;
+            // Two statements apart on PostgreSQL: a 1:1 created in between has
+            // no partner in the list and is left out, as if read a moment earlier.
+            if let Some(p) = s.partner_of(person).and_then(|id| partners.iter().find(|p| p.id == id)) {
+                out.push((s, p.clone()));
+            }
+        }
+        Ok(out)
+    }
+
     // ------------------------------------------------------------ meetings
 
     /// Creates the meeting for `slot` unless it exists; `true` when created.
@@ -696,7 +776,6 @@ impl Db {
         const MOVE: &str =
             "update talking_points set meeting_id = $1, position = $2, rollover_count = rollover_count + 1
             where id = $3";
-        const LOCK_PG: &str = "select id from meetings where id = $1 for update";
         const SAME_SERIES: &str = "select b.id from meetings a join meetings b on b.series_id = a.series_id
             where a.id = $1 and b.id = $2 and b.id <> a.id";
         let reason = reason.map(str::to_string);
@@ -704,7 +783,7 @@ impl Db {
             let mut tx = p.begin_write().await?;
             if let (Db::Postgres(_), Some(to)) = (self, roll_to) {
                 // Serializes with concurrent adds to the target's agenda.
-                sqlx::query(LOCK_PG).bind(to.0).execute(&mut *tx).await?;
+                sqlx::query(LOCK_MEETING_PG).bind(to.0).execute(&mut *tx).await?;
             }
             let closed = sqlx::query(CLOSE)
                 .bind(state.as_str()).bind(reason.clone()).bind(ts_of(at)).bind(meeting.0)
@@ -789,21 +868,14 @@ impl Db {
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<TalkingPoint> {
-        const INSERT: &str = "insert into talking_points
-                (meeting_id, author_id, text, category, position, state, rollover_count, origin_meeting_id, created_at)
-            values ($1, $2, $3, $4,
-                (select coalesce(max(position), 0) + 1 from talking_points where meeting_id = $1),
-                'open', 0, $1, $5)
-            returning *";
-        const LOCK_PG: &str = "select id from meetings where id = $1 for update";
         let row: TalkingPointRow = match self {
             Db::Sqlite(_) => {
-                change!(self, one INSERT, meeting.0, author.0, text.to_string(), category.as_str(), ts_of(now))?
+                change!(self, one APPEND_POINT, meeting.0, author.0, text.to_string(), category.as_str(), ts_of(now))?
             }
             Db::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::query(LOCK_PG).bind(meeting.0).execute(&mut *tx).await?;
-                let row = sqlx::query_as(INSERT)
+                sqlx::query(LOCK_MEETING_PG).bind(meeting.0).execute(&mut *tx).await?;
+                let row = sqlx::query_as(APPEND_POINT)
                     .bind(meeting.0)
                     .bind(author.0)
                     .bind(text.to_string())
@@ -816,6 +888,53 @@ impl Db {
             }
         };
         row.try_into()
+    }
+
+    /// A person's talking point (the `add` command), in one write: appended
+    /// as [`Db::add_talking_point`] does, answered with its place on the
+    /// agenda ([`Db::point_number`]: the last), and its 1:1 marked for the
+    /// scheduler's next pass as [`Db::touch_series`] does.
+    pub async fn append_point(
+        &self,
+        series: SeriesId,
+        meeting: MeetingId,
+        author: PersonId,
+        category: Category,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(TalkingPoint, u64)> {
+        const COUNT: &str = "select count(*) from talking_points where meeting_id = $1";
+        const TOUCH: &str = "update series set plan_at = 0 where id = $1 and plan_at <> 0";
+        let (row, n): (TalkingPointRow, i64) = match self {
+            Db::Sqlite(s) => {
+                let text = text.to_string();
+                s.writer
+                    .write(move |c| {
+                        let row = read!(@lite c, one, APPEND_POINT, meeting.0, author.0, text, category.as_str(), ts_of(now))?;
+                        let n = read!(@lite c, one, COUNT, meeting.0)?;
+                        c.prepare_cached(TOUCH)?.execute([series.0])?;
+                        Ok((row, n))
+                    })
+                    .await?
+            }
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(LOCK_MEETING_PG).bind(meeting.0).execute(&mut *tx).await?;
+                let row = sqlx::query_as(APPEND_POINT)
+                    .bind(meeting.0)
+                    .bind(author.0)
+                    .bind(text.to_string())
+                    .bind(category.as_str())
+                    .bind(ts_of(now))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let n = sqlx::query_scalar(COUNT).bind(meeting.0).fetch_one(&mut *tx).await?;
+                sqlx::query(TOUCH).bind(series.0).execute(&mut *tx).await?;
+                tx.commit().await?;
+                (row, n)
+            }
+        };
+        Ok((row.try_into()?, u64::try_from(n).unwrap_or_default()))
     }
 
     pub async fn talking_points(&self, meeting: MeetingId) -> Result<Vec<TalkingPoint>> {
@@ -1139,17 +1258,14 @@ impl Db {
             Vec<NoteRow>,
         );
         let (attendance, points, comments, items, notes): Rows = match self {
-            Db::Sqlite(s) => s.readers.read(|c| {
-                let snapshot = c.unchecked_transaction()?;
-                let rows = (
+            Db::Sqlite(s) => s.readers.snapshot(|c| {
+                Ok((
                     read!(@lite c, all, ATTENDANCE_OF_MEETING, meeting.0)?,
                     read!(@lite c, all, POINTS_OF_MEETING, meeting.0)?,
                     read!(@lite c, all, COMMENTS_OF_MEETING, meeting.0)?,
                     read!(@lite c, all, OPEN_ITEMS_OF_SERIES, series.0)?,
                     read!(@lite c, all, NOTES_OF_AUTHOR, meeting.0, viewer.0)?,
-                );
-                snapshot.commit()?;
-                Ok(rows)
+                ))
             })?,
             Db::Postgres(_) => {
                 return Ok(AgendaContent {

@@ -21,7 +21,7 @@ use super::activity::Activity;
 use super::cards::{self, CardContext};
 use super::sender::message_activity;
 use crate::commands::objects::{ObjectAction, agenda_view};
-use crate::commands::{self, Actor, Ctx, Directory, DirectoryFuture, parse_error_reply, resolve_actor};
+use crate::commands::{self, Actor, Ctx, Directory, DirectoryFuture, parse_error_reply, resolve_caller};
 use crate::domain::grammar;
 use crate::domain::model::{Platform, Profile, Workspace};
 use crate::domain::reply::Outcome;
@@ -138,9 +138,8 @@ async fn actor(
     let (Some(tenant), false) = (activity.tenant_id(), activity.from.id.is_empty()) else {
         return Ok(None);
     };
-    let workspace = ctx.db.ensure_workspace(Platform::Teams, tenant, "").await?;
     let name = activity.from.name.clone().unwrap_or_default();
-    let person = resolve_actor(ctx, &workspace, &activity.from.id, &name).await?;
+    let Actor { workspace, person } = resolve_caller(ctx, tenant, "", &activity.from.id, &name).await?;
     let now = st.app.clock.now();
     ctx.db
         .saw_teams_conversation(
