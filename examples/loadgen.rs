@@ -282,6 +282,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
             micros(*lat.last().unwrap_or(&0))
         );
     }
+    let mut late = run.late.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
+    if !late.is_empty() {
+        late.sort_unstable();
+        println!(
+            "  of which sent late by the load generator: p50 {}  p99 {}",
+            micros(pct(&late, 0.50)),
+            micros(pct(&late, 0.99))
+        );
+    }
     if let (Some(a), Some(b)) = (cpu_at_start, cpu_after) {
         let server_us = (b - a) as f64 * 1e6 / clock_ticks() as f64;
         println!(
@@ -327,6 +336,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
 struct Run {
     /// Latencies in µs, measured requests only.
     latencies: std::sync::Mutex<Vec<u32>>,
+    /// Rate mode: how late each measured request was sent, in µs (the load
+    /// generator's own delay, included in its latency).
+    late: std::sync::Mutex<Vec<u32>>,
     errors: AtomicU64,
     first_error: std::sync::Mutex<Option<String>>,
 }
@@ -335,6 +347,13 @@ impl Run {
     fn record(&self, local: &mut Vec<u32>) {
         if let Ok(mut all) = self.latencies.lock() {
             all.append(local);
+        }
+    }
+
+    fn record_paced(&self, latency: Duration, late: Duration) {
+        self.record(&mut vec![latency.as_micros() as u32]);
+        if let Ok(mut all) = self.late.lock() {
+            all.push(late.as_micros() as u32);
         }
     }
 
@@ -468,14 +487,27 @@ async fn drive(
             ensure!(rate > 0, "--rate must be positive");
             let gap = Duration::from_secs_f64(1.0 / rate as f64);
             let limit = Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(256)));
-            let start = Instant::now();
-            let mut k: u64 = 0;
-            loop {
-                let due = start + gap.mul_f64(k as f64);
-                if due >= end {
-                    break;
+            // Paced by a thread of its own: tokio's timer wheel has a
+            // resolution of 1 ms and rounds up, so `sleep_until` started
+            // requests up to a millisecond late, and that lateness counted
+            // as latency. `std::thread::sleep` wakes within tens of µs.
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+            let pacer = std::thread::spawn(move || {
+                let start = Instant::now();
+                for k in 0.. {
+                    let due = start + gap.mul_f64(k as f64);
+                    if due >= end {
+                        break;
+                    }
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    if tx.send((k, due)).is_err() {
+                        break;
+                    }
                 }
-                tokio::time::sleep_until(due.into()).await;
+            });
+            while let Some((k, due)) = rx.recv().await {
                 let Ok(permit) = limit.clone().acquire_owned().await else {
                     break;
                 };
@@ -483,20 +515,21 @@ async fn drive(
                 let i = k as usize;
                 tasks.spawn(async move {
                     let p = &bodies.all[i % bodies.all.len()];
+                    let late = due.elapsed();
                     let result = fire(&client, &base, p).await;
                     if due >= measure_from {
                         match result {
                             // From when it was due: a late start counts.
-                            Ok(()) => run.record(&mut vec![due.elapsed().as_micros() as u32]),
+                            Ok(()) => run.record_paced(due.elapsed(), late),
                             Err(e) => run.fail(e),
                         }
                     }
                     drop(permit);
                 });
-                k += 1;
                 // Reap finished tasks now and then so the set stays small.
                 while tasks.try_join_next().is_some() {}
             }
+            pacer.join().map_err(|_| anyhow::anyhow!("the pacer thread panicked"))?;
         }
     }
     while let Some(r) = tasks.join_next().await {

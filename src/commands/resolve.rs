@@ -78,7 +78,11 @@ pub async fn resolve_caller(
     let (found, known) = ctx.db.caller(ctx.platform, workspace_id, person_id).await?;
     let workspace = match found {
         Some(ws) if workspace_name.is_empty() || ws.name == workspace_name => ws,
-        _ => ctx.db.ensure_workspace(ctx.platform, workspace_id, workspace_name).await?,
+        _ => {
+            ctx.db
+                .ensure_workspace(ctx.platform, workspace_id, workspace_name)
+                .await?
+        }
     };
     let person = resolve_known_actor(ctx, &workspace, known, person_id, person_name).await?;
     Ok(Actor { workspace, person })

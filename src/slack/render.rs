@@ -296,37 +296,53 @@ fn mrkdwn(text: &Text) -> String {
 }
 
 /// Span-wise like `Text::to_plain`, but escaped (and user text neutralised),
-/// because Slack parses the `text` fallback as mrkdwn too.
-fn fallback_span_text(text: &Text) -> String {
-    let mut out = String::new();
+/// because Slack parses the `text` fallback as mrkdwn too; appended to `out`.
+fn fallback_span_text(out: &mut String, text: &Text) {
     for span in &text.0 {
         match span {
-            Span::Plain(s) | Span::Bold(s) | Span::Code(s) => out.push_str(&escape(s)),
-            Span::User(s) | Span::BoldUser(s) => out.push_str(&neutralise(s)),
+            Span::Plain(s) | Span::Bold(s) | Span::Code(s) => escape_into(out, s),
+            Span::User(s) | Span::BoldUser(s) => neutralise_into(out, s),
             Span::Newline => out.push('\n'),
         }
     }
-    out
 }
 
 /// The `text` of a message: `Reply::to_plain`'s shape, escaped, at most
 /// 3,000 characters. Never empty, which Slack would refuse without blocks.
+/// Written into one buffer, and no further than the cut.
 fn fallback_text(reply: &Reply) -> String {
-    let mut parts: Vec<String> = Vec::new();
+    let mut out = String::new();
+    let mut first = true;
     for b in &reply.blocks {
+        // Past 4 bytes a character of room, the cut is certain.
+        if out.len() > 4 * MAX_FALLBACK_TEXT {
+            break;
+        }
+        if matches!(b, Block::Divider | Block::Select(_)) {
+            continue;
+        }
+        if !std::mem::take(&mut first) {
+            out.push('\n');
+        }
         match b {
-            Block::Header(h) => parts.push(escape(h)),
-            Block::Section(t) | Block::Context(t) => parts.push(fallback_span_text(t)),
+            Block::Header(h) => escape_into(&mut out, h),
+            Block::Section(t) | Block::Context(t) => fallback_span_text(&mut out, t),
             Block::Divider | Block::Select(_) => {}
-            Block::Actions(bs) => parts.push(
-                bs.iter()
-                    .map(|b| format!("[{}]", escape(&b.label)))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
+            Block::Actions(bs) => {
+                for (i, b) in bs.iter().enumerate() {
+                    out.push_str(if i == 0 { "[" } else { " [" });
+                    escape_into(&mut out, &b.label);
+                    out.push(']');
+                }
+            }
         }
     }
-    let text = truncate(&parts.join("\n"), MAX_FALLBACK_TEXT);
+    // Bytes within the limit are characters within it: no copy.
+    let text = if out.len() <= MAX_FALLBACK_TEXT {
+        out
+    } else {
+        truncate(&out, MAX_FALLBACK_TEXT)
+    };
     if text.trim().is_empty() {
         ELLIPSIS.to_string()
     } else {

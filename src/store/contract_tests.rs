@@ -307,66 +307,87 @@ contract!(a_points_number_is_its_place_on_the_agenda, |db| {
     }
 });
 
-contract!(an_appended_point_knows_its_place_and_marks_its_series_for_planning, |db| {
-    let Pair { m, r, s, .. } = pair(&db).await;
-    let (meeting, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
-    let (other, _) = db
-        .insert_meeting(s.id, t0() + Duration::days(14), t0() + Duration::days(14))
-        .await
-        .unwrap();
-    db.add_talking_point(other.id, m.id, Category::Other, "elsewhere", t0())
-        .await
-        .unwrap();
-    let first = db
-        .add_talking_point(meeting.id, m.id, Category::Other, "first", t0())
-        .await
-        .unwrap();
-    db.add_talking_point(meeting.id, r.id, Category::Other, "second", t0())
-        .await
-        .unwrap();
-    // A gap in the positions (the first point removed) does not confuse the count.
-    assert!(db.delete_talking_point(first.id).await.unwrap());
-    let later = t0() + Duration::days(30);
-    db.set_plan_at(s.id, later).await.unwrap();
-    assert!(db.series_due_for_planning(t0(), 10).await.unwrap().is_empty());
+contract!(
+    an_appended_point_knows_its_place_and_marks_its_series_for_planning,
+    |db| {
+        let Pair { m, r, s, .. } = pair(&db).await;
+        let (meeting, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
+        let (other, _) = db
+            .insert_meeting(s.id, t0() + Duration::days(14), t0() + Duration::days(14))
+            .await
+            .unwrap();
+        db.add_talking_point(other.id, m.id, Category::Other, "elsewhere", t0())
+            .await
+            .unwrap();
+        let first = db
+            .add_talking_point(meeting.id, m.id, Category::Other, "first", t0())
+            .await
+            .unwrap();
+        db.add_talking_point(meeting.id, r.id, Category::Other, "second", t0())
+            .await
+            .unwrap();
+        // A gap in the positions (the first point removed) does not confuse the count.
+        assert!(db.delete_talking_point(first.id).await.unwrap());
+        let later = t0() + Duration::days(30);
+        db.set_plan_at(s.id, later).await.unwrap();
+        assert!(db.series_due_for_planning(t0(), 10).await.unwrap().is_empty());
 
-    let (tp, n) = db
-        .append_point(s.id, meeting.id, r.id, Category::Feedback, "third", t0())
-        .await
-        .unwrap();
-    assert_eq!((tp.text.as_str(), tp.author_id, tp.category), ("third", r.id, Category::Feedback));
-    let listed = db.talking_points(meeting.id).await.unwrap();
-    assert_eq!(listed.last().map(|x| x.id), Some(tp.id), "appended at the end");
-    assert_eq!(n, 2);
-    assert_eq!(db.point_number(&tp).await.unwrap(), n);
-    let due: Vec<SeriesId> = db
-        .series_due_for_planning(t0(), 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|x| x.id)
-        .collect();
-    assert_eq!(due, vec![s.id], "marked for the next pass");
-    // Already marked: the next append keeps it so.
-    let (_, n) = db
-        .append_point(s.id, meeting.id, m.id, Category::Other, "fourth", t0())
-        .await
-        .unwrap();
-    assert_eq!(n, 3);
-    assert_eq!(db.series_due_for_planning(t0(), 10).await.unwrap().len(), 1);
-});
+        let (tp, n) = db
+            .append_point(s.id, meeting.id, r.id, Category::Feedback, "third", t0())
+            .await
+            .unwrap();
+        assert_eq!(
+            (tp.text.as_str(), tp.author_id, tp.category),
+            ("third", r.id, Category::Feedback)
+        );
+        let listed = db.talking_points(meeting.id).await.unwrap();
+        assert_eq!(listed.last().map(|x| x.id), Some(tp.id), "appended at the end");
+        assert_eq!(n, 2);
+        assert_eq!(db.point_number(&tp).await.unwrap(), n);
+        let due: Vec<SeriesId> = db
+            .series_due_for_planning(t0(), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|x| x.id)
+            .collect();
+        assert_eq!(due, vec![s.id], "marked for the next pass");
+        // Already marked: the next append keeps it so.
+        let (_, n) = db
+            .append_point(s.id, meeting.id, m.id, Category::Other, "fourth", t0())
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(db.series_due_for_planning(t0(), 10).await.unwrap().len(), 1);
+    }
+);
 
 contract!(the_caller_is_found_by_the_platform_ids, |db| {
     let Pair { ws, m, .. } = pair(&db).await;
-    assert_eq!(db.caller(Platform::Slack, "T1", "U1").await.unwrap(), (Some(ws.clone()), Some(m.clone())));
-    assert_eq!(db.caller(Platform::Slack, "T1", "U9").await.unwrap(), (Some(ws.clone()), None));
+    assert_eq!(
+        db.caller(Platform::Slack, "T1", "U1").await.unwrap(),
+        (Some(ws.clone()), Some(m.clone()))
+    );
+    assert_eq!(
+        db.caller(Platform::Slack, "T1", "U9").await.unwrap(),
+        (Some(ws.clone()), None)
+    );
     assert_eq!(db.caller(Platform::Slack, "T9", "U1").await.unwrap(), (None, None));
     // The same ids on another platform, or in another workspace, are someone else.
     assert_eq!(db.caller(Platform::Teams, "T1", "U1").await.unwrap(), (None, None));
     let two = db.ensure_workspace(Platform::Slack, "T2", "two").await.unwrap();
-    let elsewhere = db.upsert_profile(two.id, &profile("U1", "other maria"), t0()).await.unwrap();
-    assert_eq!(db.caller(Platform::Slack, "T2", "U1").await.unwrap(), (Some(two), Some(elsewhere)));
-    assert_eq!(db.caller(Platform::Slack, "T1", "U1").await.unwrap(), (Some(ws), Some(m)));
+    let elsewhere = db
+        .upsert_profile(two.id, &profile("U1", "other maria"), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        db.caller(Platform::Slack, "T2", "U1").await.unwrap(),
+        (Some(two), Some(elsewhere))
+    );
+    assert_eq!(
+        db.caller(Platform::Slack, "T1", "U1").await.unwrap(),
+        (Some(ws), Some(m))
+    );
 });
 
 contract!(partnerships_pair_each_series_with_the_partner, |db| {
@@ -380,14 +401,26 @@ contract!(partnerships_pair_each_series_with_the_partner, |db| {
 
     let of_m = db.partnerships(ws.id, m.id, false).await.unwrap();
     assert_eq!(of_m, vec![(s.clone(), r.clone()), (s2.clone(), r2.clone())]);
-    assert_eq!(db.partnerships(ws.id, r.id, false).await.unwrap(), vec![(s.clone(), m.clone())]);
-    assert!(db.partnerships(ws.id, r_two.id, false).await.unwrap().is_empty(), "never across workspaces");
+    assert_eq!(
+        db.partnerships(ws.id, r.id, false).await.unwrap(),
+        vec![(s.clone(), m.clone())]
+    );
+    assert!(
+        db.partnerships(ws.id, r_two.id, false).await.unwrap().is_empty(),
+        "never across workspaces"
+    );
 
     let mut ended = s2.clone();
     ended.state = SeriesState::Ended;
     db.update_series(&ended).await.unwrap();
-    assert_eq!(db.partnerships(ws.id, m.id, false).await.unwrap(), vec![(s.clone(), r.clone())]);
-    assert_eq!(db.partnerships(ws.id, m.id, true).await.unwrap(), vec![(s, r), (ended, r2)]);
+    assert_eq!(
+        db.partnerships(ws.id, m.id, false).await.unwrap(),
+        vec![(s.clone(), r.clone())]
+    );
+    assert_eq!(
+        db.partnerships(ws.id, m.id, true).await.unwrap(),
+        vec![(s, r), (ended, r2)]
+    );
 });
 
 contract!(an_existing_meeting_is_found_without_a_second_row, |db| {

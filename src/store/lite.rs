@@ -87,10 +87,15 @@ impl Readers {
     /// file and WAL-index locks, and after a write elsewhere reads its pages again).
     pub fn snapshot<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
         self.read(|c| {
-            let tx = c.unchecked_transaction()?;
-            let out = f(c)?;
-            tx.commit()?;
-            Ok(out)
+            // `exec`, not `unchecked_transaction`, which parses its `BEGIN` every time.
+            exec(c, "begin")?;
+            let out = f(c).and_then(|out| exec(c, "commit").map(|_| out));
+            if out.is_err() && !c.is_autocommit() {
+                // Never hand a connection back inside a transaction. The
+                // read's own error is the one to report.
+                let _ = exec(c, "rollback");
+            }
+            out
         })
     }
 
@@ -181,10 +186,22 @@ impl Writer {
     /// Opens the writer's connection and starts its thread.
     pub fn start(path: &Path) -> Result<Writer> {
         let conn = open(path)?;
+        // Checkpoints are the checkpointer thread's; the writer's own
+        // automatic one is only a bound on the log's size.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_BOUND_PAGES)?;
+        let checkpointer = {
+            let conn = open(path)?;
+            // A checkpoint copies pages without its page cache.
+            conn.pragma_update(None, "cache_size", READER_CACHE_KIB)?;
+            Checkpointer::start(conn)?
+        };
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(&conn, &jobs))
+            .spawn(move || {
+                write_loop(&conn, &jobs, &checkpointer);
+                checkpointer.stop();
+            })
             .map_err(|e| StoreError::Lite(failure(&format!("cannot start the writer thread: {e}"))))?;
         Ok(Writer {
             queue: Mutex::new(Some(queue)),
@@ -220,7 +237,7 @@ impl Writer {
     }
 }
 
-fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>) {
+fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>, checkpointer: &Checkpointer) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -230,8 +247,85 @@ fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         let undone = run_batch(conn, &mut batch).err();
+        if undone.is_none() {
+            checkpointer.nudge();
+        }
         for job in batch {
             job.finish(undone.as_ref());
+        }
+    }
+}
+
+/// The log's size (in pages of 4 KiB) at which the writer checkpoints
+/// itself: a bound for when the checkpointer cannot keep up.
+const WAL_BOUND_PAGES: i64 = 10_000;
+/// How long the checkpointer lets commits gather before a checkpoint.
+const CHECKPOINT_SPACING: Duration = Duration::from_millis(50);
+
+/// Copies the write-ahead log back into the database file on a thread of
+/// its own. SQLite's automatic checkpoint runs inside the commit that
+/// crosses 1,000 pages, with two `fsync`s: every write queued behind it
+/// waited, which was most of `add`'s p99 at 1,000 requests a second
+/// (BENCHMARKS.md). A passive checkpoint here runs beside the writer
+/// (readers and the writer never wait for it), at most once per
+/// [`CHECKPOINT_SPACING`] while writes come in, and never while idle.
+struct Checkpointer {
+    shared: std::sync::Arc<CheckpointState>,
+    thread: std::thread::Thread,
+}
+
+#[derive(Default)]
+struct CheckpointState {
+    /// Commits since the last checkpoint began.
+    dirty: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl Checkpointer {
+    fn start(conn: Connection) -> Result<Checkpointer> {
+        let shared = std::sync::Arc::new(CheckpointState::default());
+        let state = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(&conn, &state))
+            .map_err(|e| StoreError::Lite(failure(&format!("cannot start the checkpoint thread: {e}"))))?;
+        Ok(Checkpointer {
+            shared,
+            thread: handle.thread().clone(),
+        })
+    }
+
+    /// After a commit: wakes the checkpointer if it is not already due to run.
+    fn nudge(&self) {
+        if !self.shared.dirty.swap(true, Ordering::AcqRel) {
+            self.thread.unpark();
+        }
+    }
+
+    /// Ends the thread (after a last checkpoint if commits are pending).
+    fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.thread.unpark();
+    }
+}
+
+fn checkpoint_loop(conn: &Connection, state: &CheckpointState) {
+    loop {
+        std::thread::park();
+        let stopping = state.stop.load(Ordering::Acquire);
+        if state.dirty.load(Ordering::Acquire) {
+            if !stopping {
+                std::thread::sleep(CHECKPOINT_SPACING);
+            }
+            state.dirty.store(false, Ordering::Release);
+            // Passive: copies what no reader still needs, waits for nobody.
+            let done = conn.query_row("pragma wal_checkpoint(passive)", [], |r| r.get::<_, i64>(0));
+            if let Err(e) = done {
+                tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own bound still holds");
+            }
+        }
+        if stopping {
+            return;
         }
     }
 }
@@ -240,12 +334,18 @@ fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>) {
 /// when there are several. `Err` when the transaction as a whole failed
 /// (nothing of it is kept).
 fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
-    conn.execute_batch("begin immediate")?;
-    let done = run_jobs(conn, batch).and_then(|keep| conn.execute_batch(if keep { "commit" } else { "rollback" }));
+    exec(conn, "begin immediate")?;
+    let done = run_jobs(conn, batch).and_then(|keep| exec(conn, if keep { "commit" } else { "rollback" }));
     if done.is_err() && !conn.is_autocommit() {
-        let _ = conn.execute_batch("rollback");
+        let _ = exec(conn, "rollback");
     }
     done
+}
+
+/// Runs a statement without parameters, prepared once per connection
+/// (`execute_batch` parses its text every time).
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// `Ok(false)` when the batch was one write and it failed: roll it back (a
@@ -259,7 +359,7 @@ fn run_jobs(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<b
         return Ok(ok);
     }
     for job in batch.iter_mut() {
-        conn.execute_batch("savepoint job")?;
+        exec(conn, "savepoint job")?;
         let ok = job.run(conn);
         if conn.is_autocommit() {
             // SQLite rolled the whole transaction back (a full disk, an I/O
@@ -267,9 +367,9 @@ fn run_jobs(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<b
             return Err(failure("the transaction was rolled back"));
         }
         if !ok {
-            conn.execute_batch("rollback to job")?;
+            exec(conn, "rollback to job")?;
         }
-        conn.execute_batch("release job")?;
+        exec(conn, "release job")?;
     }
     Ok(true)
 }
@@ -326,17 +426,36 @@ tuple_from_lite! {
     (A 0, B 1, C 2, D 3, E 4, F 5)
 }
 
-/// Where each of `T`'s named columns is in the statement's result.
-fn positions<T: FromLite>(rows: &rusqlite::Rows<'_>) -> rusqlite::Result<Vec<usize>> {
-    let Some(st) = rows.as_ref() else {
-        return Ok(Vec::new());
-    };
-    T::COLUMNS.iter().map(|name| st.column_index(name)).collect()
+thread_local! {
+    /// [`positions`] already looked up on this thread, by statement text and
+    /// row type (the text's address and length, and `T::COLUMNS`' address:
+    /// both are `'static`, so an address always means the same content).
+    static POSITIONS: std::cell::RefCell<std::collections::HashMap<(usize, usize, usize), std::rc::Rc<[usize]>>> =
+        Default::default();
 }
 
-/// The rows of a prepared, bound statement.
-pub fn all<T: FromLite>(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<T>> {
-    let at = positions::<T>(&rows)?;
+/// Where each of `T`'s named columns is in the result of `sql`: looked up by
+/// name once per thread, statement and row type (the lookup compares every
+/// column's name and was 3 % of the `agenda` profile when done per read).
+fn positions<T: FromLite>(rows: &rusqlite::Rows<'_>, sql: &'static str) -> rusqlite::Result<std::rc::Rc<[usize]>> {
+    let key = (sql.as_ptr() as usize, sql.len(), T::COLUMNS.as_ptr() as usize);
+    if let Some(at) = POSITIONS.with_borrow(|known| known.get(&key).cloned()) {
+        return Ok(at);
+    }
+    let at: std::rc::Rc<[usize]> = match rows.as_ref() {
+        Some(st) => T::COLUMNS
+            .iter()
+            .map(|name| st.column_index(name))
+            .collect::<rusqlite::Result<_>>()?,
+        None => std::rc::Rc::new([]),
+    };
+    POSITIONS.with_borrow_mut(|known| known.insert(key, at.clone()));
+    Ok(at)
+}
+
+/// The rows of a prepared, bound statement (`sql` is its text).
+pub fn all<T: FromLite>(mut rows: rusqlite::Rows<'_>, sql: &'static str) -> rusqlite::Result<Vec<T>> {
+    let at = positions::<T>(&rows, sql)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         out.push(T::from_lite(r, &at)?);
@@ -345,14 +464,14 @@ pub fn all<T: FromLite>(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<T>
 }
 
 /// The first row, if any.
-pub fn optional<T: FromLite>(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Option<T>> {
-    let at = positions::<T>(&rows)?;
+pub fn optional<T: FromLite>(mut rows: rusqlite::Rows<'_>, sql: &'static str) -> rusqlite::Result<Option<T>> {
+    let at = positions::<T>(&rows, sql)?;
     rows.next()?.map(|r| T::from_lite(r, &at)).transpose()
 }
 
 /// Exactly one row (as sqlx's `fetch_one`: none is an error).
-pub fn one<T: FromLite>(rows: rusqlite::Rows<'_>) -> rusqlite::Result<T> {
-    optional(rows)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+pub fn one<T: FromLite>(rows: rusqlite::Rows<'_>, sql: &'static str) -> rusqlite::Result<T> {
+    optional(rows, sql)?.ok_or_else(|| rusqlite::Error::QueryReturnedNoRows)
 }
 
 /// Binds `args` to a statement's `$1`, `$2`, … by their numbers, as sqlx
@@ -367,7 +486,7 @@ pub fn bind<A: ToSql>(st: &mut rusqlite::Statement<'_>, args: &[A]) -> rusqlite:
         };
         let arg = args
             .get(number.wrapping_sub(1))
-            .ok_or(rusqlite::Error::InvalidParameterCount(number, args.len()))?;
+            .ok_or_else(|| rusqlite::Error::InvalidParameterCount(number, args.len()))?;
         st.raw_bind_parameter(index, arg)?;
     }
     Ok(())
@@ -393,12 +512,74 @@ mod tests {
 
     fn rows(path: &Path) -> Vec<(String, i64)> {
         let readers = Readers::new(path.to_path_buf());
+        const Q: &str = "select k, v from t order by k";
         readers
             .read(|c| {
-                let mut st = c.prepare("select k, v from t order by k")?;
-                all(st.raw_query())
+                let mut st = c.prepare(Q)?;
+                all(st.raw_query(), Q)
             })
             .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_log_is_checkpointed_beside_the_writer_soon_after_a_commit() {
+        let (_dir, path) = table();
+        let writer = Writer::start(&path).unwrap();
+        let size = || std::fs::metadata(&path).unwrap().len();
+        let before = size();
+        // About 400 KiB in one commit: far below the writer's own bound
+        // (WAL_BOUND_PAGES), so only the checkpointer copies it back.
+        writer
+            .write(|c| {
+                for i in 0..100 {
+                    c.execute(
+                        "insert into t (k, v) values (?1, ?2)",
+                        (format!("{i:04}{}", "x".repeat(4000)), i),
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert!(size() < before + 100_000, "copied back inside the commit");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while size() < before + 400_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never checkpointed: {} bytes",
+                size()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(rows(&path).len(), 100);
+    }
+
+    #[test]
+    fn a_failed_snapshot_leaves_its_connection_out_of_the_transaction() {
+        let (_dir, path) = table();
+        let readers = Readers::new(path);
+        const Q: &str = "select v from t where k = $1";
+        let failed: Result<i64> = readers.snapshot(|c| {
+            let mut st = c.prepare_cached(Q)?;
+            bind(&mut st, &["missing"])?;
+            one(st.raw_query(), Q)
+        });
+        assert!(
+            matches!(failed, Err(StoreError::Lite(rusqlite::Error::QueryReturnedNoRows))),
+            "{failed:?}"
+        );
+        // The same (only) idle connection is used again: its `begin` would
+        // fail inside a transaction left open.
+        let n: i64 = readers
+            .snapshot(|c| c.query_row("select count(*) from t", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(n, 0);
+        readers
+            .read(|c| {
+                assert!(c.is_autocommit());
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[tokio::test]
@@ -504,7 +685,7 @@ mod tests {
         // that concurrent reads queued on (BENCHMARKS.md).
         let c = Connection::open_in_memory().unwrap();
         let mut st = c.prepare("pragma compile_options").unwrap();
-        let options: Vec<String> = all(st.raw_query()).unwrap();
+        let options: Vec<String> = all(st.raw_query(), "pragma compile_options").unwrap();
         assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
         assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
     }
@@ -512,9 +693,54 @@ mod tests {
     #[test]
     fn arguments_bind_by_their_number_not_their_order_of_appearance() {
         let c = Connection::open_in_memory().unwrap();
-        let mut st = c.prepare("select $2 || '-' || $1 || '-' || $2").unwrap();
+        const Q: &str = "select $2 || '-' || $1 || '-' || $2";
+        let mut st = c.prepare(Q).unwrap();
         bind(&mut st, &[&"a", &"b"]).unwrap();
-        let got: String = one(st.raw_query()).unwrap();
+        let got: String = one(st.raw_query(), Q).unwrap();
         assert_eq!(got, "b-a-b");
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Kv {
+        k: String,
+        v: i64,
+    }
+
+    impl FromLite for Kv {
+        const COLUMNS: &'static [&'static str] = &["k", "v"];
+        fn from_lite(row: &rusqlite::Row<'_>, at: &[usize]) -> rusqlite::Result<Self> {
+            Ok(Kv {
+                k: row.get(at[0])?,
+                v: row.get(at[1])?,
+            })
+        }
+    }
+
+    #[test]
+    fn columns_are_found_by_name_for_each_statement_and_remembered() {
+        let c = Connection::open_in_memory().unwrap();
+        const KV: &str = "select 'a' as k, 1 as v";
+        const VK: &str = "select 2 as v, 'b' as k";
+        // Twice each, so the second read of each uses the remembered positions.
+        for _ in 0..2 {
+            for (q, want) in [(KV, ("a", 1)), (VK, ("b", 2))] {
+                let mut st = c.prepare(q).unwrap();
+                let got: Kv = one(st.raw_query(), q).unwrap();
+                assert_eq!(
+                    got,
+                    Kv {
+                        k: want.0.into(),
+                        v: want.1
+                    },
+                    "{q}"
+                );
+            }
+        }
+        const MISSING: &str = "select 'a' as k";
+        let mut st = c.prepare(MISSING).unwrap();
+        assert!(
+            one::<Kv>(st.raw_query(), MISSING).is_err(),
+            "a missing column is an error"
+        );
     }
 }

@@ -109,7 +109,7 @@ macro_rules! read {
     (@lite $c:expr, $how:ident, $q:expr $(, $arg:expr)*) => {{
         let mut st = $c.prepare_cached($q)?;
         $crate::store::lite::bind::<&dyn rusqlite::ToSql>(&mut st, &[$(&$arg as &dyn rusqlite::ToSql),*])?;
-        $crate::store::lite::$how(st.raw_query())
+        $crate::store::lite::$how(st.raw_query(), $q)
     }};
     (@pg optional, $query:expr, $p:ident) => {
         $query.fetch_optional($p).await.map_err($crate::store::StoreError::from)
@@ -142,7 +142,7 @@ macro_rules! change {
                     Ok(args) => s.writer.write(move |c| {
                         let mut st = c.prepare_cached($q)?;
                         $crate::store::lite::bind(&mut st, &args)?;
-                        change!(@lite $how, st)
+                        change!(@lite $how, st, $q)
                     }).await,
                     Err(e) => Err($crate::store::StoreError::from(e)),
                 }
@@ -150,8 +150,8 @@ macro_rules! change {
             $crate::store::Db::Postgres(p) => change!(@pg $how, sqlx::$ctor($q)$(.bind($arg))*, p),
         }
     };
-    (@lite execute, $st:ident) => { $st.raw_execute().map(|n| n as u64) };
-    (@lite $how:ident, $st:ident) => { $crate::store::lite::$how($st.raw_query()) };
+    (@lite execute, $st:ident, $q:expr) => { $st.raw_execute().map(|n| n as u64) };
+    (@lite $how:ident, $st:ident, $q:expr) => { $crate::store::lite::$how($st.raw_query(), $q) };
     (@pg execute, $query:expr, $p:ident) => {
         $query.execute($p).await.map(|r| r.rows_affected()).map_err($crate::store::StoreError::from)
     };
@@ -487,7 +487,10 @@ impl Db {
                 return Ok((Some(ws), p));
             }
         };
-        Ok((ws.map(TryInto::try_into).transpose()?, p.map(TryInto::try_into).transpose()?))
+        Ok((
+            ws.map(TryInto::try_into).transpose()?,
+            p.map(TryInto::try_into).transpose()?,
+        ))
     }
 
     // ------------------------------------------------------------ people
@@ -533,7 +536,7 @@ impl Db {
         )?;
         self.person_by_external(ws, external_id)
             .await?
-            .ok_or(StoreError::Corrupt("person vanished after insert".into()))
+            .ok_or_else(|| StoreError::Corrupt("person vanished after insert".into()))
     }
 
     pub async fn people_by_email(&self, ws: WorkspaceId, email: &str) -> Result<Vec<Person>> {

@@ -28,7 +28,7 @@ macro_rules! row {
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
             fn from_lite(row: &rusqlite::Row<'_>, at: &[usize]) -> rusqlite::Result<Self> {
                 let mut at = at.iter();
-                Ok($name { $( $field: row.get(*at.next().ok_or(rusqlite::Error::InvalidColumnIndex(0))?)? ),* })
+                Ok($name { $( $field: row.get(*at.next().ok_or_else(|| rusqlite::Error::InvalidColumnIndex(0))?)? ),* })
             }
         }
     };
