@@ -400,6 +400,16 @@ fn truncate(s: &str, max: usize) -> String {
 /// Plain text (headers, button labels): one line, cut to `max` characters.
 /// plain_text is shown as is by Slack, so it is not escaped.
 fn one_line(s: &str, max: usize) -> String {
+    // Most labels are short single-spaced ASCII already: taken as they are.
+    let b = s.as_bytes();
+    if b.len() <= max
+        && b.first() != Some(&b' ')
+        && b.last() != Some(&b' ')
+        && b.iter().all(|&c| c.is_ascii_graphic() || c == b' ')
+        && !b.windows(2).any(|w| w == b"  ")
+    {
+        return s.to_string();
+    }
     let line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.chars().count() <= max {
         return line;
@@ -775,6 +785,29 @@ mod tests {
         #[test]
         fn layout_cleaning_is_skipped_only_when_it_would_change_nothing_for_any_text(s in any::<String>()) {
             prop_assert_eq!(needs_layout_cleaning(&s), clean_layout(&s) != s);
+        }
+
+        /// `one_line` takes most labels as they are; it must say exactly
+        /// what joining the words and cutting says.
+        #[test]
+        fn one_line_matches_joining_the_words_and_cutting(
+            parts in prop::collection::vec(
+                prop::sample::select(vec!["a", "bc", " ", "  ", "\t", "\n", "\u{A0}", "é", "~"]),
+                0..24,
+            ),
+            max in 1usize..20,
+        ) {
+            let s: String = parts.concat();
+            let line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            let want = if line.chars().count() <= max {
+                line
+            } else {
+                let mut cut: String = line.chars().take(max - 1).collect();
+                cut.truncate(cut.trim_end().len());
+                cut.push(ELLIPSIS);
+                cut
+            };
+            prop_assert_eq!(one_line(&s, max), want);
         }
 
         /// `neutralise` walks bytes and copies runs; it must say exactly
