@@ -296,9 +296,13 @@ fn mrkdwn(text: &Text) -> String {
 }
 
 /// Span-wise like `Text::to_plain`, but escaped (and user text neutralised),
-/// because Slack parses the `text` fallback as mrkdwn too; appended to `out`.
-fn fallback_span_text(out: &mut String, text: &Text) {
+/// because Slack parses the `text` fallback as mrkdwn too; appended to `out`
+/// until it is longer than `limit` bytes.
+fn fallback_span_text(out: &mut String, text: &Text, limit: usize) {
     for span in &text.0 {
+        if out.len() > limit {
+            return;
+        }
         match span {
             Span::Plain(s) | Span::Bold(s) | Span::Code(s) => escape_into(out, s),
             Span::User(s) | Span::BoldUser(s) => neutralise_into(out, s),
@@ -309,13 +313,14 @@ fn fallback_span_text(out: &mut String, text: &Text) {
 
 /// The `text` of a message: `Reply::to_plain`'s shape, escaped, at most
 /// 3,000 characters. Never empty, which Slack would refuse without blocks.
-/// Written into one buffer, and no further than the cut.
+/// Written into one buffer, no further than the cut, and cut by bytes (a
+/// character is at least one byte, so the limit holds without counting
+/// characters; text beyond ASCII is cut a little shorter).
 fn fallback_text(reply: &Reply) -> String {
     let mut out = String::new();
     let mut first = true;
     for b in &reply.blocks {
-        // Past 4 bytes a character of room, the cut is certain.
-        if out.len() > 4 * MAX_FALLBACK_TEXT {
+        if out.len() > MAX_FALLBACK_TEXT {
             break;
         }
         if matches!(b, Block::Divider | Block::Select(_)) {
@@ -326,7 +331,7 @@ fn fallback_text(reply: &Reply) -> String {
         }
         match b {
             Block::Header(h) => escape_into(&mut out, h),
-            Block::Section(t) | Block::Context(t) => fallback_span_text(&mut out, t),
+            Block::Section(t) | Block::Context(t) => fallback_span_text(&mut out, t, MAX_FALLBACK_TEXT),
             Block::Divider | Block::Select(_) => {}
             Block::Actions(bs) => {
                 for (i, b) in bs.iter().enumerate() {
@@ -337,16 +342,15 @@ fn fallback_text(reply: &Reply) -> String {
             }
         }
     }
-    // Bytes within the limit are characters within it: no copy.
-    let text = if out.len() <= MAX_FALLBACK_TEXT {
-        out
-    } else {
-        truncate(&out, MAX_FALLBACK_TEXT)
-    };
-    if text.trim().is_empty() {
+    if out.len() > MAX_FALLBACK_TEXT {
+        let cut = safe_cut(&out, out.floor_char_boundary(MAX_FALLBACK_TEXT - ELLIPSIS.len_utf8()));
+        out.truncate(out[..cut].trim_end().len());
+        out.push(ELLIPSIS);
+    }
+    if out.trim().is_empty() {
         ELLIPSIS.to_string()
     } else {
-        text
+        out
     }
 }
 
@@ -1339,6 +1343,23 @@ mod tests {
         assert!(text.ends_with('…'));
         let entity_free = text.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "");
         assert!(!entity_free.contains('&'), "cut inside an entity");
+    }
+
+    #[test]
+    fn a_fallback_beyond_ascii_is_cut_within_three_thousand_characters() {
+        for unit in ["é", "✓ ", "日本", "*_", "ab"] {
+            let reply = Reply::new().section(Text::new().user(unit.repeat(4000)));
+            let text = command_response(&reply)["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            assert!(text.chars().count() <= 3000, "{unit}: {}", text.chars().count());
+            assert!(text.len() <= 3000, "{unit}: {} bytes", text.len());
+            assert!(text.len() > 2900, "{unit}: cut too short, {} bytes", text.len());
+            assert!(text.ends_with('…'), "{unit}");
+            // A mark is never separated from the ZERO WIDTH SPACE after it.
+            assert!(!text.trim_end_matches('…').ends_with(['*', '_']), "{unit}: {text:?}");
+        }
     }
 
     #[test]
