@@ -42,8 +42,19 @@ pub const MAX_AFTER_ANSWER: usize = 256;
 /// knows: Slack wants an answer within 3 s.
 const DIRECTORY_TIMEOUT: Duration = Duration::from_millis(1500);
 
+/// The Slack side of the app, shared: a clone is one reference count (axum
+/// clones the state for every request).
 #[derive(Clone)]
-pub struct SlackState {
+pub struct SlackState(Arc<SlackParts>);
+
+impl std::ops::Deref for SlackState {
+    type Target = SlackParts;
+    fn deref(&self) -> &SlackParts {
+        &self.0
+    }
+}
+
+pub struct SlackParts {
     pub signing: SlackSigning,
     pub api: SlackApi,
     /// Single-workspace mode: `SLACK_BOT_TOKEN`.
@@ -70,7 +81,7 @@ impl SlackState {
             Some(oauth) => Some(Installations::new(oauth, &config.api_url, db, clock.clone())?),
             None => None,
         };
-        Ok(SlackState {
+        Ok(SlackState(Arc::new(SlackParts {
             signing: SlackSigning::new(config.signing_secret.clone(), clock),
             api: SlackApi::new(&config.api_url)?,
             bot_token: config.bot_token.clone(),
@@ -79,7 +90,7 @@ impl SlackState {
             background: tokio_util::task::TaskTracker::new(),
             refreshing: Arc::default(),
             after_answer_slots: Arc::new(tokio::sync::Semaphore::new(MAX_AFTER_ANSWER)),
-        })
+        })))
     }
 
     /// The bot token for a workspace: its OAuth install's (refreshed if it
