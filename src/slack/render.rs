@@ -343,7 +343,11 @@ fn fallback_text(reply: &Reply) -> String {
         }
     }
     if out.len() > MAX_FALLBACK_TEXT {
-        let cut = safe_cut(&out, out.floor_char_boundary(MAX_FALLBACK_TEXT - ELLIPSIS.len_utf8()));
+        let mut cut = MAX_FALLBACK_TEXT - ELLIPSIS.len_utf8();
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let cut = safe_cut(&out, cut);
         out.truncate(out[..cut].trim_end().len());
         out.push(ELLIPSIS);
     }

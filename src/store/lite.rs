@@ -426,12 +426,14 @@ tuple_from_lite! {
     (A 0, B 1, C 2, D 3, E 4, F 5)
 }
 
+/// Column positions by statement text and row type: the text's address and
+/// length, and `T::COLUMNS`' address (both `'static`, so an address always
+/// means the same content).
+type Positions = std::collections::HashMap<(usize, usize, usize), std::rc::Rc<[usize]>>;
+
 thread_local! {
-    /// [`positions`] already looked up on this thread, by statement text and
-    /// row type (the text's address and length, and `T::COLUMNS`' address:
-    /// both are `'static`, so an address always means the same content).
-    static POSITIONS: std::cell::RefCell<std::collections::HashMap<(usize, usize, usize), std::rc::Rc<[usize]>>> =
-        Default::default();
+    /// [`positions`] already looked up on this thread.
+    static POSITIONS: std::cell::RefCell<Positions> = Default::default();
 }
 
 /// Where each of `T`'s named columns is in the result of `sql`: looked up by
