@@ -2,7 +2,7 @@
 //! action items, private notes, and whether it was held, skipped or moved.
 
 use super::format::{format_date, format_instant};
-use super::resolve::{Actor, Want, current_or_latest, inv, meeting_after, next_meeting, pick_series};
+use super::resolve::{Actor, Want, current_or_latest, inv, meeting_after, next_meeting, pick_meeting, pick_series};
 use super::{Ctx, Res, oops};
 use crate::domain::command::{DateSpec, OwnerRef, PersonRef, WhenSpec};
 use crate::domain::content;
@@ -36,8 +36,7 @@ pub(crate) async fn add(
     category: Option<Category>,
     text: String,
 ) -> Res<Outcome> {
-    let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::Active, "add").await?;
-    let m = next_meeting(ctx, &s).await?;
+    let (s, p, m) = pick_meeting(ctx, actor, partner.as_ref(), Want::Active, "add").await?;
     let cat = category.unwrap_or(Category::Other);
     let (tp, n) = ctx
         .db
@@ -60,8 +59,7 @@ pub(crate) async fn add(
 }
 
 pub(crate) async fn agenda(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef>) -> Res<Outcome> {
-    let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::NotEnded, "agenda").await?;
-    let m = next_meeting(ctx, &s).await?;
+    let (s, p, m) = pick_meeting(ctx, actor, partner.as_ref(), Want::NotEnded, "agenda").await?;
     let reply = agenda_reply(ctx, &actor.person, &p, &s, &m).await?;
     Ok(Outcome {
         reply,
@@ -264,8 +262,7 @@ pub(crate) async fn comment(
     point: u32,
     text: String,
 ) -> Res<Outcome> {
-    let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::NotEnded, "comment").await?;
-    let m = next_meeting(ctx, &s).await?;
+    let (_, p, m) = pick_meeting(ctx, actor, partner.as_ref(), Want::NotEnded, "comment").await?;
     let points = ctx.db.talking_points(m.id).await?;
     let Some(tp) = points.get((point as usize).wrapping_sub(1)) else {
         return oops(
@@ -374,8 +371,7 @@ pub(crate) async fn action(
 }
 
 pub(crate) async fn note(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef>, text: String) -> Res<Outcome> {
-    let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::NotEnded, "note").await?;
-    let m = next_meeting(ctx, &s).await?;
+    let (_, p, m) = pick_meeting(ctx, actor, partner.as_ref(), Want::NotEnded, "note").await?;
     ctx.db.add_private_note(m.id, actor.person.id, &text, ctx.now).await?;
     Ok(Reply::text(
         Text::new()
@@ -487,8 +483,7 @@ pub(crate) async fn skip(
     partner: Option<PersonRef>,
     reason: Option<String>,
 ) -> Res<Outcome> {
-    let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::Active, "skip").await?;
-    let m = next_meeting(ctx, &s).await?;
+    let (s, p, m) = pick_meeting(ctx, actor, partner.as_ref(), Want::Active, "skip").await?;
     skip_one(ctx, actor, &s, &p, &m, reason).await
 }
 
@@ -546,8 +541,7 @@ pub(crate) async fn reschedule(
     partner: Option<PersonRef>,
     when: WhenSpec,
 ) -> Res<Outcome> {
-    let (s, p) = pick_series(ctx, actor, partner.as_ref(), Want::Active, "reschedule").await?;
-    let m = next_meeting(ctx, &s).await?;
+    let (s, p, m) = pick_meeting(ctx, actor, partner.as_ref(), Want::Active, "reschedule").await?;
     let date = when.date.resolve(today_for(ctx, &actor.person));
     // A typed time is in the caller's zone; without one the 1:1 keeps its usual time.
     let at = match when.time {

@@ -251,6 +251,36 @@ pub(crate) async fn pick_series(
     want: Want,
     command: &str,
 ) -> Res<(Series, Person)> {
+    let (s, p, _) = pick(ctx, actor, partner, want, command).await?;
+    Ok((s, p))
+}
+
+/// [`pick_series`], then [`next_meeting`] of that 1:1 (its pending meetings
+/// read together with the 1:1 when the caller has only the one).
+pub(crate) async fn pick_meeting(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    partner: Option<&PersonRef>,
+    want: Want,
+    command: &str,
+) -> Res<(Series, Person, Meeting)> {
+    let (s, p, pending) = pick(ctx, actor, partner, want, command).await?;
+    let pending = match pending {
+        Some(pending) => pending,
+        None => ctx.db.pending_meetings(s.id).await?,
+    };
+    let m = next_meeting_among(ctx, &s, pending).await?;
+    Ok((s, p, m))
+}
+
+/// [`pick_series`] with the 1:1's pending meetings when they were read with it.
+async fn pick(
+    ctx: &Ctx<'_>,
+    actor: &Actor,
+    partner: Option<&PersonRef>,
+    want: Want,
+    command: &str,
+) -> Res<(Series, Person, Option<Vec<Meeting>>)> {
     let ws = actor.workspace.id;
     if let Some(r) = partner {
         let candidates: Vec<(Series, Person)> = match r {
@@ -291,23 +321,28 @@ pub(crate) async fn pick_series(
             1 => candidates.into_iter().next().ok_or_else(unreachable_user)?,
             _ => return oops("More than one of your 1:1 partners has that name — mention the one you mean."),
         };
-        return check_state(ctx, s, p, want);
+        let (s, p) = check_state(ctx, s, p, want)?;
+        return Ok((s, p, None));
     }
     let mut all = Vec::new();
     let mut unsuitable = Vec::new();
-    for (s, p) in ctx.db.partnerships(ws, actor.person.id, want == Want::Any).await? {
-        if want.accepts(s.state) {
-            all.push((s, p));
+    for pp in ctx.db.partnerships(ws, actor.person.id, want == Want::Any).await? {
+        if want.accepts(pp.series.state) {
+            all.push(pp);
         } else {
-            unsuitable.push((s, p));
+            unsuitable.push(pp);
         }
     }
     match all.len() {
-        1 => Ok(all.remove(0)),
+        1 => {
+            let pp = all.remove(0);
+            Ok((pp.series, pp.partner, pp.pending))
+        }
         // Only a paused 1:1: say so rather than "you have none".
         0 if unsuitable.len() == 1 => {
-            let (s, p) = unsuitable.remove(0);
-            check_state(ctx, s, p, want)
+            let pp = unsuitable.remove(0);
+            let (s, p) = check_state(ctx, pp.series, pp.partner, want)?;
+            Ok((s, p, None))
         }
         0 => oops(
             Text::new()
@@ -316,7 +351,7 @@ pub(crate) async fn pick_series(
         ),
         _ => {
             let mut text = Text::new().plain("You have several 1:1s — which one? Add the person to the command, e.g. ");
-            text = text.code(format!("{}{command} @{}", inv(ctx), all[0].1.display_name));
+            text = text.code(format!("{}{command} @{}", inv(ctx), all[0].partner.display_name));
             // Each button re-runs the same line for one partner; a very long line
             // would not fit in a button value, so then the hint has to do.
             let buttons = if ctx.line.len() > 1800 {
@@ -324,11 +359,11 @@ pub(crate) async fn pick_series(
             } else {
                 all.iter()
                     .take(25)
-                    .map(|(s, p)| {
+                    .map(|pp| {
                         Button::new(
-                            p.display_name.clone(),
+                            pp.partner.display_name.clone(),
                             "pick_partner",
-                            format!("{}:{}", s.id, ctx.line.trim()),
+                            format!("{}:{}", pp.series.id, ctx.line.trim()),
                         )
                     })
                     .collect()
@@ -397,6 +432,11 @@ fn end_of(s: &Series, m: &Meeting) -> DateTime<Utc> {
 /// that has not ended yet, or the next cadence slot.
 pub(crate) async fn next_meeting(ctx: &Ctx<'_>, s: &Series) -> Res<Meeting> {
     let pending = ctx.db.pending_meetings(s.id).await?;
+    next_meeting_among(ctx, s, pending).await
+}
+
+/// [`next_meeting`] with the 1:1's pending meetings already read.
+async fn next_meeting_among(ctx: &Ctx<'_>, s: &Series, pending: Vec<Meeting>) -> Res<Meeting> {
     let existing = pending.iter().find(|m| end_of(s, m) > ctx.now).cloned();
     // The cadence's own next slot may come before an existing pending meeting
     // (an extra meeting next week must not hide this week's regular one).

@@ -182,9 +182,20 @@ impl SlackState {
     }
 }
 
-/// State of the Slack routes: the app's plus the Slack pieces.
+/// State of the Slack routes: the app's plus the Slack pieces, shared (axum
+/// clones it for every request; the store handle alone is three reference
+/// counts).
 #[derive(Clone)]
-pub struct SlackAppState {
+pub struct SlackAppState(Arc<SlackAppParts>);
+
+impl std::ops::Deref for SlackAppState {
+    type Target = SlackAppParts;
+    fn deref(&self) -> &SlackAppParts {
+        &self.0
+    }
+}
+
+pub struct SlackAppParts {
     pub app: AppState,
     pub slack: SlackState,
 }
@@ -206,7 +217,7 @@ pub fn routes(app: AppState, slack: SlackState) -> Router {
             .route(catalog::INSTALL_PATH, get(oauth::install))
             .route(catalog::OAUTH_REDIRECT_PATH, get(oauth::oauth_redirect));
     }
-    router.with_state(SlackAppState { app, slack })
+    router.with_state(SlackAppState(Arc::new(SlackAppParts { app, slack })))
 }
 
 /// Slack's user directory (`users.info`) behind the command layer's seam.

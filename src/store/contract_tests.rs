@@ -399,26 +399,44 @@ contract!(partnerships_pair_each_series_with_the_partner, |db| {
     let r_two = db.upsert_profile(two.id, &profile("U2", "rahul"), t0()).await.unwrap();
     db.create_series(&new_series(two.id, m_two.id, r_two.id)).await.unwrap();
 
+    let pairs =
+        |v: Vec<Partnership>| -> Vec<(Series, Person)> { v.into_iter().map(|x| (x.series, x.partner)).collect() };
     let of_m = db.partnerships(ws.id, m.id, false).await.unwrap();
-    assert_eq!(of_m, vec![(s.clone(), r.clone()), (s2.clone(), r2.clone())]);
-    assert_eq!(
-        db.partnerships(ws.id, r.id, false).await.unwrap(),
-        vec![(s.clone(), m.clone())]
+    assert!(
+        of_m.iter().all(|x| x.pending.is_none()),
+        "several 1:1s: meetings read when needed"
     );
+    assert_eq!(pairs(of_m), vec![(s.clone(), r.clone()), (s2.clone(), r2.clone())]);
     assert!(
         db.partnerships(ws.id, r_two.id, false).await.unwrap().is_empty(),
         "never across workspaces"
     );
 
+    // The only 1:1 comes with its pending meetings (not the closed ones).
+    let (held, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
+    db.close_meeting(held.id, MeetingState::Held, None, t0(), None)
+        .await
+        .unwrap();
+    let later = t0() + Duration::days(14);
+    let (next, _) = db.insert_meeting(s.id, later, later).await.unwrap();
+    let of_r = db.partnerships(ws.id, r.id, false).await.unwrap();
+    assert_eq!(of_r.len(), 1);
+    assert_eq!((&of_r[0].series, &of_r[0].partner), (&s, &m));
+    assert_eq!(of_r[0].pending, Some(vec![next.clone()]));
+    assert_eq!(
+        of_r[0].pending.as_deref(),
+        Some(&db.pending_meetings(s.id).await.unwrap()[..])
+    );
+
     let mut ended = s2.clone();
     ended.state = SeriesState::Ended;
     db.update_series(&ended).await.unwrap();
+    let of_m = db.partnerships(ws.id, m.id, false).await.unwrap();
+    assert_eq!(of_m.len(), 1);
+    assert_eq!(of_m[0].pending, Some(vec![next]));
+    assert_eq!(pairs(of_m), vec![(s.clone(), r.clone())]);
     assert_eq!(
-        db.partnerships(ws.id, m.id, false).await.unwrap(),
-        vec![(s.clone(), r.clone())]
-    );
-    assert_eq!(
-        db.partnerships(ws.id, m.id, true).await.unwrap(),
+        pairs(db.partnerships(ws.id, m.id, true).await.unwrap()),
         vec![(s, r), (ended, r2)]
     );
 });

@@ -208,6 +208,16 @@ pub struct PoolStats {
     pub max: u32,
 }
 
+/// A person's 1:1 with the partner's record ([`Db::partnerships`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partnership {
+    pub series: Series,
+    pub partner: Person,
+    /// The 1:1's pending meetings, read with it when it is the person's only
+    /// one (else `None`: read them when needed).
+    pub pending: Option<Vec<Meeting>>,
+}
+
 /// What an agenda shows ([`Db::agenda_content`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgendaContent {
@@ -232,6 +242,9 @@ const SERIES_OF_PERSON: &str = "select * from series where +workspace_id = $1
 const PARTNERS_OF_PERSON: &str = "select p.* from series s
     join people p on p.id = case when s.manager_id = $2 then s.report_id else s.manager_id end
     where +s.workspace_id = $1 and (s.manager_id = $2 or s.report_id = $2) and ($3 or s.state <> 'ended')";
+/// A 1:1's meetings not yet held or skipped, earliest first.
+const PENDING_OF_SERIES: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at
+    from meetings where series_id = $1 and state in ('upcoming', 'rescheduled') order by scheduled_at, id";
 const WORKSPACE_BY_EXTERNAL: &str = "select id, platform, external_id, name, overdue_after_days from workspaces
     where platform = $1 and external_id = $2";
 const PERSON_BY_EXTERNAL: &str = "select * from people where workspace_id = $1 and external_id = $2";
@@ -674,33 +687,52 @@ impl Db {
 
     /// A person's 1:1s ([`Db::series_for_person`]), each with the partner's
     /// record: two statements, on SQLite in one read transaction (instead of
-    /// one read per 1:1 and one per partner).
+    /// one read per 1:1 and one per partner). When the person has exactly
+    /// one such 1:1, its pending meetings ([`Db::pending_meetings`]) come
+    /// with it, read in the same transaction: most commands go on to them.
     pub async fn partnerships(
         &self,
         ws: WorkspaceId,
         person: PersonId,
         include_ended: bool,
-    ) -> Result<Vec<(Series, Person)>> {
-        let (series, partners): (Vec<SeriesRow>, Vec<PersonRow>) = match self {
+    ) -> Result<Vec<Partnership>> {
+        type Rows = (Vec<SeriesRow>, Vec<PersonRow>, Option<Vec<MeetingRow>>);
+        let (series, partners, pending): Rows = match self {
             Db::Sqlite(s) => s.readers.snapshot(|c| {
-                Ok((
-                    read!(@lite c, all, SERIES_OF_PERSON, ws.0, person.0, include_ended)?,
-                    read!(@lite c, all, PARTNERS_OF_PERSON, ws.0, person.0, include_ended)?,
-                ))
+                let series: Vec<SeriesRow> = read!(@lite c, all, SERIES_OF_PERSON, ws.0, person.0, include_ended)?;
+                let partners = read!(@lite c, all, PARTNERS_OF_PERSON, ws.0, person.0, include_ended)?;
+                let pending = match series.as_slice() {
+                    [only] => Some(read!(@lite c, all, PENDING_OF_SERIES, only.id())?),
+                    _ => None,
+                };
+                Ok((series, partners, pending))
             })?,
-            Db::Postgres(p) => (
-                read!(@pg all, sqlx::query_as(SERIES_OF_PERSON).bind(ws.0).bind(person.0).bind(include_ended), p)?,
-                read!(@pg all, sqlx::query_as(PARTNERS_OF_PERSON).bind(ws.0).bind(person.0).bind(include_ended), p)?,
-            ),
+            Db::Postgres(p) => {
+                let series: Vec<SeriesRow> =
+                    read!(@pg all, sqlx::query_as(SERIES_OF_PERSON).bind(ws.0).bind(person.0).bind(include_ended), p)?;
+                let partners = read!(@pg all, sqlx::query_as(PARTNERS_OF_PERSON).bind(ws.0).bind(person.0).bind(include_ended), p)?;
+                let pending = match series.as_slice() {
+                    [only] => Some(read!(@pg all, sqlx::query_as(PENDING_OF_SERIES).bind(only.id()), p)?),
+                    _ => None,
+                };
+                (series, partners, pending)
+            }
         };
         let partners: Vec<Person> = partners.into_iter().map(TryInto::try_into).collect::<Result<_>>()?;
+        let mut pending: Option<Vec<Meeting>> = pending
+            .map(|rows| rows.into_iter().map(TryInto::try_into).collect::<Result<_>>())
+            .transpose()?;
         let mut out = Vec::with_capacity(series.len());
         for row in series {
             let s: Series = row.try_into()?;
             // Two statements apart on PostgreSQL: a 1:1 created in between has
             // no partner in the list and is left out, as if read a moment earlier.
             if let Some(p) = s.partner_of(person).and_then(|id| partners.iter().find(|p| p.id == id)) {
-                out.push((s, p.clone()));
+                out.push(Partnership {
+                    series: s,
+                    partner: p.clone(),
+                    pending: pending.take(),
+                });
             }
         }
         Ok(out)
@@ -740,9 +772,7 @@ impl Db {
     }
 
     pub async fn pending_meetings(&self, series: SeriesId) -> Result<Vec<Meeting>> {
-        const Q: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at from meetings
-            where series_id = $1 and state in ('upcoming', 'rescheduled') order by scheduled_at, id";
-        let rows: Vec<MeetingRow> = read!(self, all Q, series.0)?;
+        let rows: Vec<MeetingRow> = read!(self, all PENDING_OF_SERIES, series.0)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 

@@ -198,6 +198,12 @@ row! {
     }
 }
 
+impl SeriesRow {
+    pub(super) fn id(&self) -> i64 {
+        self.id
+    }
+}
+
 impl TryFrom<SeriesRow> for Series {
     type Error = StoreError;
     fn try_from(r: SeriesRow) -> Result<Self> {
