@@ -198,10 +198,8 @@ impl Writer {
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || {
-                write_loop(&conn, &jobs, &checkpointer);
-                checkpointer.stop();
-            })
+            // The checkpointer stops when the writer does (its `Drop`).
+            .spawn(move || write_loop(&conn, &jobs, &checkpointer))
             .map_err(|e| StoreError::Lite(failure(&format!("cannot start the writer thread: {e}"))))?;
         Ok(Writer {
             queue: Mutex::new(Some(queue)),
@@ -301,9 +299,11 @@ impl Checkpointer {
             self.thread.unpark();
         }
     }
+}
 
+impl Drop for Checkpointer {
     /// Ends the thread (after a last checkpoint if commits are pending).
-    fn stop(&self) {
+    fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
         self.thread.unpark();
     }

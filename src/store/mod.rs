@@ -907,15 +907,7 @@ impl Db {
             }
             Db::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::query(LOCK_MEETING_PG).bind(meeting.0).execute(&mut *tx).await?;
-                let row = sqlx::query_as(APPEND_POINT)
-                    .bind(meeting.0)
-                    .bind(author.0)
-                    .bind(text.to_string())
-                    .bind(category.as_str())
-                    .bind(ts_of(now))
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let row = append_point_pg(&mut tx, meeting, author, category, text, now).await?;
                 tx.commit().await?;
                 row
             }
@@ -952,15 +944,7 @@ impl Db {
             }
             Db::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::query(LOCK_MEETING_PG).bind(meeting.0).execute(&mut *tx).await?;
-                let row = sqlx::query_as(APPEND_POINT)
-                    .bind(meeting.0)
-                    .bind(author.0)
-                    .bind(text.to_string())
-                    .bind(category.as_str())
-                    .bind(ts_of(now))
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let row = append_point_pg(&mut tx, meeting, author, category, text, now).await?;
                 let n = sqlx::query_scalar(COUNT).bind(meeting.0).fetch_one(&mut *tx).await?;
                 sqlx::query(TOUCH).bind(series.0).execute(&mut *tx).await?;
                 tx.commit().await?;
@@ -1334,6 +1318,27 @@ impl Db {
         }
         Ok(done == 1)
     }
+}
+
+/// On PostgreSQL, inside `tx`: the meeting locked (so concurrent appends get
+/// distinct positions), then the point appended ([`APPEND_POINT`]).
+async fn append_point_pg(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    meeting: MeetingId,
+    author: PersonId,
+    category: Category,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<TalkingPointRow> {
+    sqlx::query(LOCK_MEETING_PG).bind(meeting.0).execute(&mut **tx).await?;
+    Ok(sqlx::query_as(APPEND_POINT)
+        .bind(meeting.0)
+        .bind(author.0)
+        .bind(text.to_string())
+        .bind(category.as_str())
+        .bind(ts_of(now))
+        .fetch_one(&mut **tx)
+        .await?)
 }
 
 /// A write transaction. SQLite's must start `immediate`: a deferred one that
