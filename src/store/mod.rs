@@ -917,7 +917,8 @@ impl Db {
 
     /// A person's talking point (the `add` command), in one write: appended
     /// as [`Db::add_talking_point`] does, answered with its place on the
-    /// agenda ([`Db::point_number`]: the last), and its 1:1 marked for the
+    /// agenda (1-based, in the order of [`Db::talking_points`]: the last, so
+    /// the count of the meeting's points), and its 1:1 marked for the
     /// scheduler's next pass as [`Db::touch_series`] does.
     pub async fn append_point(
         &self,
@@ -973,15 +974,6 @@ impl Db {
         const Q: &str = "select 1 from slack_home_opened where person_id = $1";
         let found: Option<i32> = read!(self, optional scalar Q, person.0)?;
         Ok(found.is_some())
-    }
-
-    /// Where `tp` stands on its agenda, 1-based, in the order of
-    /// [`Db::talking_points`]: counted by the index, without reading the rest.
-    pub async fn point_number(&self, tp: &TalkingPoint) -> Result<u64> {
-        const Q: &str = "select count(*) from talking_points
-            where meeting_id = $1 and (position < $2 or (position = $2 and id <= $3))";
-        let n: i64 = read!(self, one scalar Q, tp.meeting_id.0, tp.position, tp.id.0)?;
-        Ok(u64::try_from(n).unwrap_or_default())
     }
 
     pub async fn talking_point(&self, id: TalkingPointId) -> Result<Option<TalkingPoint>> {
