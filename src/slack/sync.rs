@@ -97,47 +97,31 @@ async fn try_refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) ->
     };
     let directory = SlackDirectory { slack: &st.slack };
     let ctx = ctx(st, &directory, "");
-    let Some(ws) = ctx.db.workspace_by_external(Platform::Slack, team_id).await? else {
+    let since = ctx.now - Duration::days(REFRESH_WINDOW_DAYS);
+    let Some(targets) = ctx.db.refresh_targets(Platform::Slack, team_id, changed, since).await? else {
         return Ok(());
     };
-    let mut homes: Vec<Person> = Vec::new();
-    for sid in changed {
-        let Some(series) = ctx.db.series(ws.id, *sid).await? else {
+    let ws = targets.workspace;
+    for (posted, person) in targets.agendas {
+        let actor = Actor {
+            workspace: ws.clone(),
+            person,
+        };
+        let Some(reply) = agenda_view(&ctx, &actor, posted.meeting_id).await? else {
             continue;
         };
-        let since = ctx.now - Duration::days(REFRESH_WINDOW_DAYS);
-        for posted in ctx.db.posted_agendas_for_series(series.id, since).await? {
-            let Some(person) = ctx.db.person(ws.id, posted.person_id).await? else {
-                continue;
-            };
-            let actor = Actor {
-                workspace: ws.clone(),
-                person,
-            };
-            let Some(reply) = agenda_view(&ctx, &actor, posted.meeting_id).await? else {
-                continue;
-            };
-            if let Err(e) = st
-                .slack
-                .api
-                .update_message(&token, team_id, &posted.channel, &posted.ts, render::message(&reply))
-                .await
-            {
-                tracing::warn!(error = %e, meeting.id = %posted.meeting_id, "posted agenda not updated");
-            }
-        }
-        // Only a Home someone has opened shows anything to refresh; the
-        // others are built when first opened (`app_home_opened`).
-        for pid in [series.manager_id, series.report_id] {
-            if homes.iter().any(|h| h.id == pid) || !ctx.db.has_opened_home(pid).await? {
-                continue;
-            }
-            if let Some(p) = ctx.db.person(ws.id, pid).await? {
-                homes.push(p);
-            }
+        if let Err(e) = st
+            .slack
+            .api
+            .update_message(&token, team_id, &posted.channel, &posted.ts, render::message(&reply))
+            .await
+        {
+            tracing::warn!(error = %e, meeting.id = %posted.meeting_id, "posted agenda not updated");
         }
     }
-    for person in homes {
+    // Only a Home someone has opened shows anything to refresh; the others
+    // are built when first opened (`app_home_opened`).
+    for person in targets.homes {
         publish_home(st, &ws, person).await;
     }
     Ok(())

@@ -459,6 +459,70 @@ contract!(home_openings_are_remembered_per_person, |db| {
     assert!(!db.has_opened_home(r.id).await.unwrap());
 });
 
+contract!(a_refresh_finds_posted_agendas_and_opened_homes_in_one_read, |db| {
+    let Pair { ws, m, r, s } = pair(&db).await;
+    let r2 = db.upsert_profile(ws.id, &profile("U3", "rosa"), t0()).await.unwrap();
+    let s2 = db.create_series(&new_series(ws.id, m.id, r2.id)).await.unwrap();
+    let (old, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
+    let (next, _) = db.insert_meeting(s.id, t0() + Duration::days(14), t0()).await.unwrap();
+    let (other, _) = db.insert_meeting(s2.id, t0() + Duration::days(7), t0()).await.unwrap();
+    db.record_posted_agenda(old.id, m.id, "D1", "1.0", t0() - Duration::days(30))
+        .await
+        .unwrap();
+    db.record_posted_agenda(next.id, r.id, "D2", "2.0", t0()).await.unwrap();
+    db.record_posted_agenda(next.id, m.id, "D1", "3.0", t0()).await.unwrap();
+    db.record_posted_agenda(other.id, r2.id, "D3", "4.0", t0())
+        .await
+        .unwrap();
+    db.mark_home_opened(m.id, t0()).await.unwrap();
+    db.mark_home_opened(r2.id, t0()).await.unwrap();
+    let since = t0() - Duration::days(21);
+
+    let t = db
+        .refresh_targets(Platform::Slack, "T1", &[s.id, s2.id], since)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.workspace, ws);
+    let agendas: Vec<(&str, MeetingId, &Person)> = t
+        .agendas
+        .iter()
+        .map(|(p, who)| (p.ts.as_str(), p.meeting_id, who))
+        .collect();
+    // Older than `since` left out; each copy with the person it was posted to.
+    assert_eq!(
+        agendas,
+        vec![("2.0", next.id, &r), ("3.0", next.id, &m), ("4.0", other.id, &r2)]
+    );
+    assert!(t.agendas.iter().all(|(p, who)| p.person_id == who.id));
+    // Only those who opened their Home, each once (the manager is in both 1:1s).
+    assert_eq!(t.homes, vec![m.clone(), r2.clone()]);
+
+    let only_s2 = db
+        .refresh_targets(Platform::Slack, "T1", &[s2.id], since)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(only_s2.agendas.len(), 1);
+    assert_eq!(only_s2.homes, vec![m.clone(), r2]);
+    // A 1:1 of another workspace, an unknown 1:1 and an unknown workspace.
+    let ws2 = db.ensure_workspace(Platform::Slack, "T2", "other").await.unwrap();
+    let in_ws2 = db
+        .refresh_targets(Platform::Slack, "T2", &[s.id, SeriesId(999)], since)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((in_ws2.workspace, in_ws2.agendas, in_ws2.homes), (ws2, vec![], vec![]));
+    assert_eq!(
+        db.refresh_targets(Platform::Slack, "T9", &[s.id], since).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        db.refresh_targets(Platform::Teams, "T1", &[s.id], since).await.unwrap(),
+        None
+    );
+});
+
 contract!(text_round_trips_exactly, |db| {
     let Pair { r, s, .. } = pair(&db).await;
     let (m, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();

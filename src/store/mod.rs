@@ -218,6 +218,17 @@ pub struct Partnership {
     pub pending: Option<Vec<Meeting>>,
 }
 
+/// What a refresh after changes to some 1:1s shows again
+/// ([`Db::refresh_targets`]): each posted copy of their agendas (with the
+/// person it was posted to) and the people among their participants who
+/// have opened their App Home.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshTargets {
+    pub workspace: Workspace,
+    pub agendas: Vec<(PostedAgenda, Person)>,
+    pub homes: Vec<Person>,
+}
+
 /// What an agenda shows ([`Db::agenda_content`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgendaContent {
@@ -245,6 +256,14 @@ const PARTNERS_OF_PERSON: &str = "select p.* from series s
 /// A 1:1's meetings not yet held or skipped, earliest first.
 const PENDING_OF_SERIES: &str = "select id, series_id, slot, scheduled_at, state, skip_reason, closed_at
     from meetings where series_id = $1 and state in ('upcoming', 'rescheduled') order by scheduled_at, id";
+const PERSON_BY_ID: &str = "select * from people where workspace_id = $1 and id = $2";
+/// A person of the workspace, if they have opened their App Home.
+const PERSON_WITH_HOME: &str = "select p.* from people p join slack_home_opened h on h.person_id = p.id
+    where p.workspace_id = $1 and p.id = $2";
+const SERIES_BY_ID: &str = "select * from series where workspace_id = $1 and id = $2";
+const POSTED_OF_SERIES: &str = "select p.id, p.meeting_id, p.person_id, p.channel, p.ts from posted_agendas p
+    join meetings m on m.id = p.meeting_id
+    where m.series_id = $1 and p.created_at >= $2 order by p.id";
 const WORKSPACE_BY_EXTERNAL: &str = "select id, platform, external_id, name, overdue_after_days from workspaces
     where platform = $1 and external_id = $2";
 const PERSON_BY_EXTERNAL: &str = "select * from people where workspace_id = $1 and external_id = $2";
@@ -509,8 +528,7 @@ impl Db {
     // ------------------------------------------------------------ people
 
     pub async fn person(&self, ws: WorkspaceId, id: PersonId) -> Result<Option<Person>> {
-        const Q: &str = "select * from people where workspace_id = $1 and id = $2";
-        let row: Option<PersonRow> = read!(self, optional Q, ws.0, id.0)?;
+        let row: Option<PersonRow> = read!(self, optional PERSON_BY_ID, ws.0, id.0)?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -663,8 +681,7 @@ impl Db {
     }
 
     pub async fn series(&self, ws: WorkspaceId, id: SeriesId) -> Result<Option<Series>> {
-        const Q: &str = "select * from series where workspace_id = $1 and id = $2";
-        let row: Option<SeriesRow> = read!(self, optional Q, ws.0, id.0)?;
+        let row: Option<SeriesRow> = read!(self, optional SERIES_BY_ID, ws.0, id.0)?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -976,6 +993,92 @@ impl Db {
         Ok(found.is_some())
     }
 
+    /// What a refresh after changes to `changed` (1:1s of the workspace
+    /// `external_id`) shows again: the copies of their agendas posted since
+    /// `since`, each with the person it was posted to, and the participants
+    /// who have opened their App Home (each once, in the order of `changed`,
+    /// manager first). `None` when the workspace is unknown. On SQLite one
+    /// read transaction (a refresh follows most changes).
+    pub async fn refresh_targets(
+        &self,
+        platform: Platform,
+        external_id: &str,
+        changed: &[SeriesId],
+        since: DateTime<Utc>,
+    ) -> Result<Option<RefreshTargets>> {
+        type Rows = (WorkspaceRow, Vec<(PostedRow, PersonRow)>, Vec<PersonRow>);
+        let rows: Option<Rows> = match self {
+            Db::Sqlite(s) => s.readers.snapshot(|c| {
+                let Some(ws): Option<WorkspaceRow> =
+                    read!(@lite c, optional, WORKSPACE_BY_EXTERNAL, platform.as_str(), external_id)?
+                else {
+                    return Ok(None);
+                };
+                let (mut agendas, mut homes) = (Vec::new(), Vec::<PersonRow>::new());
+                for sid in changed {
+                    let Some(series): Option<SeriesRow> = read!(@lite c, optional, SERIES_BY_ID, ws.id(), sid.0)?
+                    else {
+                        continue;
+                    };
+                    let posted: Vec<PostedRow> = read!(@lite c, all, POSTED_OF_SERIES, sid.0, ts_of(since))?;
+                    for p in posted {
+                        if let Some(person) = read!(@lite c, optional, PERSON_BY_ID, ws.id(), p.person_id())? {
+                            agendas.push((p, person));
+                        }
+                    }
+                    for pid in series.participants() {
+                        if homes.iter().all(|h| h.id() != pid)
+                            && let Some(person) = read!(@lite c, optional, PERSON_WITH_HOME, ws.id(), pid)?
+                        {
+                            homes.push(person);
+                        }
+                    }
+                }
+                Ok(Some((ws, agendas, homes)))
+            })?,
+            Db::Postgres(_) => {
+                let Some(workspace) = self.workspace_by_external(platform, external_id).await? else {
+                    return Ok(None);
+                };
+                let (mut agendas, mut homes) = (Vec::new(), Vec::<Person>::new());
+                for sid in changed {
+                    let Some(series) = self.series(workspace.id, *sid).await? else {
+                        continue;
+                    };
+                    for p in self.posted_agendas_for_series(series.id, since).await? {
+                        if let Some(person) = self.person(workspace.id, p.person_id).await? {
+                            agendas.push((p, person));
+                        }
+                    }
+                    for pid in [series.manager_id, series.report_id] {
+                        if homes.iter().all(|h| h.id != pid)
+                            && self.has_opened_home(pid).await?
+                            && let Some(person) = self.person(workspace.id, pid).await?
+                        {
+                            homes.push(person);
+                        }
+                    }
+                }
+                return Ok(Some(RefreshTargets {
+                    workspace,
+                    agendas,
+                    homes,
+                }));
+            }
+        };
+        let Some((ws, agendas, homes)) = rows else {
+            return Ok(None);
+        };
+        Ok(Some(RefreshTargets {
+            workspace: ws.try_into()?,
+            agendas: agendas
+                .into_iter()
+                .map(|(p, person)| Ok((p.into(), person.try_into()?)))
+                .collect::<Result<_>>()?,
+            homes: homes.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+        }))
+    }
+
     pub async fn talking_point(&self, id: TalkingPointId) -> Result<Option<TalkingPoint>> {
         const Q: &str = "select * from talking_points where id = $1";
         let row: Option<TalkingPointRow> = read!(self, optional Q, id.0)?;
@@ -1231,10 +1334,7 @@ impl Db {
     /// Every posted copy of the agendas of `series` newer than `since`: what
     /// to update after a change.
     pub async fn posted_agendas_for_series(&self, series: SeriesId, since: DateTime<Utc>) -> Result<Vec<PostedAgenda>> {
-        const Q: &str = "select p.id, p.meeting_id, p.person_id, p.channel, p.ts from posted_agendas p
-            join meetings m on m.id = p.meeting_id
-            where m.series_id = $1 and p.created_at >= $2 order by p.id";
-        let rows: Vec<PostedRow> = read!(self, all Q, series.0, ts_of(since))?;
+        let rows: Vec<PostedRow> = read!(self, all POSTED_OF_SERIES, series.0, ts_of(since))?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 

@@ -123,6 +123,12 @@ row! {
     }
 }
 
+impl WorkspaceRow {
+    pub(super) fn id(&self) -> i64 {
+        self.id
+    }
+}
+
 impl TryFrom<WorkspaceRow> for Workspace {
     type Error = StoreError;
     fn try_from(r: WorkspaceRow) -> Result<Self> {
@@ -153,6 +159,12 @@ row! {
         /// The case-folded display name, for lookups only.
         #[allow(dead_code)]
         name_key: String,
+    }
+}
+
+impl PersonRow {
+    pub(super) fn id(&self) -> i64 {
+        self.id
     }
 }
 
@@ -201,6 +213,10 @@ row! {
 impl SeriesRow {
     pub(super) fn id(&self) -> i64 {
         self.id
+    }
+    /// The manager's and the report's person ids.
+    pub(super) fn participants(&self) -> [i64; 2] {
+        [self.manager_id, self.report_id]
     }
 }
 
@@ -479,6 +495,12 @@ row! {
         person_id: i64,
         channel: String,
         ts: String,
+    }
+}
+
+impl PostedRow {
+    pub(super) fn person_id(&self) -> i64 {
+        self.person_id
     }
 }
 
