@@ -60,41 +60,185 @@ const ACTION_SUFFIX: char = '#';
 
 /// The message content for a Reply: blocks + a plain `text` fallback.
 pub fn message(reply: &Reply) -> SlackMessageContent {
-    let blocks = render_blocks(reply, MAX_MESSAGE_BLOCKS);
-    let content = SlackMessageContent::new().with_text(fallback_text(reply));
+    let Rendered { blocks, text } = render(reply, MAX_MESSAGE_BLOCKS, true);
+    let content = SlackMessageContent::new().with_text(text);
     if blocks.is_empty() {
         // Slack rejects an empty `blocks` array; the text alone is a valid message.
         content
     } else {
-        content.with_blocks(blocks)
+        content.with_blocks(blocks.into_iter().map(SlackBlock::from).collect())
     }
 }
 
 /// The blocks of the App Home tab (`views.publish`), where up to 100 fit.
 pub fn home_blocks(reply: &Reply) -> Vec<SlackBlock> {
-    render_blocks(reply, MAX_VIEW_BLOCKS)
+    render(reply, MAX_VIEW_BLOCKS, false)
+        .blocks
+        .into_iter()
+        .map(SlackBlock::from)
+        .collect()
 }
 
 /// The JSON body answering a slash command:
 /// `{"response_type":"ephemeral"|"in_channel","text":…,"blocks":[…]}`.
-/// Serialised straight to bytes by the handlers.
+/// Serialised straight to bytes by the handlers, from our own block types
+/// (no slack-morphism values on the way: this is the answer of every command).
 #[derive(Debug, serde::Serialize)]
 pub struct CommandResponse {
     response_type: &'static str,
     text: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    blocks: Vec<SlackBlock>,
+    blocks: Vec<Kit>,
 }
 
 impl CommandResponse {
     pub fn new(reply: &Reply) -> CommandResponse {
+        let Rendered { blocks, text } = render(reply, MAX_MESSAGE_BLOCKS, true);
         CommandResponse {
             response_type: match reply.visibility {
                 Visibility::Ephemeral => "ephemeral",
                 Visibility::InChannel => "in_channel",
             },
-            text: fallback_text(reply),
-            blocks: render_blocks(reply, MAX_MESSAGE_BLOCKS),
+            text,
+            blocks,
+        }
+    }
+}
+
+/// A block as rendered: exactly what Slack is sent, valid by its limits, in
+/// our own small types. Serialised as Block Kit JSON as it is (the answer
+/// to a slash command) or turned into slack-morphism's [`SlackBlock`] for
+/// the Web API calls; a test holds the two to the same JSON.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Kit {
+    Header { text: PlainText },
+    Section { text: Mrkdwn },
+    Context { elements: [Mrkdwn; 1] },
+    Divider,
+    Actions { elements: Vec<Element> },
+}
+
+/// A `plain_text` text object.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename = "plain_text")]
+pub struct PlainText {
+    text: String,
+}
+
+/// A `mrkdwn` text object.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename = "mrkdwn")]
+pub struct Mrkdwn {
+    text: String,
+}
+
+/// An interactive element of an actions block.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Element {
+    Button {
+        action_id: String,
+        text: PlainText,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        value: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        style: Option<Style>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        confirm: Option<Box<Confirm>>,
+    },
+    StaticSelect {
+        action_id: String,
+        placeholder: PlainText,
+        options: Vec<Choice>,
+    },
+}
+
+/// A button's colour.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Style {
+    Primary,
+    Danger,
+}
+
+/// A button's "are you sure?" dialog.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Confirm {
+    title: PlainText,
+    text: PlainText,
+    confirm: PlainText,
+    deny: PlainText,
+}
+
+/// One option of a select.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Choice {
+    text: PlainText,
+    value: String,
+}
+
+fn plain(text: String) -> PlainText {
+    PlainText { text }
+}
+
+impl From<Kit> for SlackBlock {
+    fn from(kit: Kit) -> SlackBlock {
+        match kit {
+            Kit::Header { text } => SlackHeaderBlock::new(pt!(text.text)).into(),
+            Kit::Section { text } => SlackSectionBlock::new().with_text(md!(text.text)).into(),
+            Kit::Context { elements: [text] } => SlackContextBlock::new(vec![md!(text.text)]).into(),
+            Kit::Divider => SlackDividerBlock::new().into(),
+            Kit::Actions { elements } => {
+                SlackActionsBlock::new(elements.into_iter().map(SlackActionBlockElement::from).collect()).into()
+            }
+        }
+    }
+}
+
+impl From<Element> for SlackActionBlockElement {
+    fn from(element: Element) -> SlackActionBlockElement {
+        match element {
+            Element::Button {
+                action_id,
+                text,
+                value,
+                style,
+                confirm,
+            } => {
+                let mut el = SlackBlockButtonElement::new(pt!(text.text)).with_action_id(SlackActionId::new(action_id));
+                if let Some(value) = value {
+                    el = el.with_value(value);
+                }
+                if let Some(c) = confirm {
+                    el = el.with_confirm(SlackBlockConfirmItem::new(
+                        SlackBlockPlainTextOnly::from(c.title.text),
+                        SlackBlockText::from(SlackBlockPlainText::new(c.text.text)),
+                        SlackBlockPlainTextOnly::from(c.confirm.text),
+                        SlackBlockPlainTextOnly::from(c.deny.text),
+                    ));
+                }
+                match style {
+                    Some(Style::Primary) => el = el.with_style(SlackBlockButtonStyle::Primary),
+                    Some(Style::Danger) => el = el.with_style(SlackBlockButtonStyle::Danger),
+                    None => {}
+                }
+                el.into()
+            }
+            Element::StaticSelect {
+                action_id,
+                placeholder,
+                options,
+            } => SlackBlockStaticSelectElement::new()
+                .with_action_id(SlackActionId::new(action_id))
+                .with_placeholder(SlackBlockPlainTextOnly::from(placeholder.text))
+                .with_options(
+                    options
+                        .into_iter()
+                        .map(|o| SlackBlockChoiceItem::new(SlackBlockPlainTextOnly::from(o.text.text), o.value))
+                        .collect(),
+                )
+                .into(),
         }
     }
 }
@@ -267,16 +411,42 @@ fn bold(inner: &str) -> String {
     format!("{lead}*{trimmed}*{trail}")
 }
 
-/// One `Text` as mrkdwn.
-fn mrkdwn(text: &Text) -> String {
+/// One `Text` as mrkdwn; its part of the `text` fallback appended to
+/// `fallback` on the way (see [`Fallback`]): the same escaping, so user text
+/// is neutralised once and copied, but no `*` or backticks.
+fn mrkdwn(text: &Text, fallback: &mut Fallback) -> String {
     let mut out = String::new();
     for span in &text.0 {
+        let fb = fallback.open();
         match span {
-            Span::Plain(s) => escape_into(&mut out, s),
-            Span::Bold(s) => out.push_str(&bold(&escape(s))),
-            Span::User(s) => neutralise_into(&mut out, s),
+            Span::Plain(s) => {
+                let at = out.len();
+                escape_into(&mut out, s);
+                if let Some(fb) = fb {
+                    fb.push_str(&out[at..]);
+                }
+            }
+            Span::Bold(s) => {
+                let escaped = escape(s);
+                out.push_str(&bold(&escaped));
+                if let Some(fb) = fb {
+                    fb.push_str(&escaped);
+                }
+            }
+            Span::User(s) => {
+                let at = out.len();
+                neutralise_into(&mut out, s);
+                if let Some(fb) = fb {
+                    fb.push_str(&out[at..]);
+                }
+            }
             // Emphasis cannot span lines in mrkdwn: a name is one line anyway.
-            Span::BoldUser(s) => out.push_str(&bold(&neutralise(s.replace(['\r', '\n'], " ").trim()))),
+            Span::BoldUser(s) => {
+                out.push_str(&bold(&neutralise(s.replace(['\r', '\n'], " ").trim())));
+                if let Some(fb) = fb {
+                    neutralise_into(fb, s);
+                }
+            }
             Span::Code(s) => {
                 let inner: String = s
                     .chars()
@@ -288,73 +458,66 @@ fn mrkdwn(text: &Text) -> String {
                     out.push_str(&escape(&inner));
                     out.push('`');
                 }
+                if let Some(fb) = fb {
+                    escape_into(fb, s);
+                }
             }
-            Span::Newline => out.push('\n'),
+            Span::Newline => {
+                out.push('\n');
+                if let Some(fb) = fb {
+                    fb.push('\n');
+                }
+            }
         }
     }
     out
 }
 
-/// Span-wise like `Text::to_plain`, but escaped (and user text neutralised),
-/// because Slack parses the `text` fallback as mrkdwn too; appended to `out`
-/// until it is longer than `limit` bytes.
-fn fallback_span_text(out: &mut String, text: &Text, limit: usize) {
-    for span in &text.0 {
-        if out.len() > limit {
-            return;
-        }
-        match span {
-            Span::Plain(s) | Span::Bold(s) | Span::Code(s) => escape_into(out, s),
-            Span::User(s) | Span::BoldUser(s) => neutralise_into(out, s),
-            Span::Newline => out.push('\n'),
-        }
-    }
+/// The `text` of a message, written while its blocks are rendered:
+/// `Reply::to_plain`'s shape, escaped (Slack parses it as mrkdwn too, so user
+/// text is neutralised), at most 3,000 characters. Written no further than
+/// the cut, and cut by bytes (a character is at least one byte, so the limit
+/// holds without counting characters; text beyond ASCII is cut a little
+/// shorter). Off for the App Home, which has no fallback.
+struct Fallback {
+    out: String,
+    on: bool,
+    first: bool,
 }
 
-/// The `text` of a message: `Reply::to_plain`'s shape, escaped, at most
-/// 3,000 characters. Never empty, which Slack would refuse without blocks.
-/// Written into one buffer, no further than the cut, and cut by bytes (a
-/// character is at least one byte, so the limit holds without counting
-/// characters; text beyond ASCII is cut a little shorter).
-fn fallback_text(reply: &Reply) -> String {
-    let mut out = String::new();
-    let mut first = true;
-    for b in &reply.blocks {
+impl Fallback {
+    /// The text to append to, unless it is off or already past the cut.
+    fn open(&mut self) -> Option<&mut String> {
+        (self.on && self.out.len() <= MAX_FALLBACK_TEXT).then_some(&mut self.out)
+    }
+
+    /// [`Fallback::open`] for the next block, with the line break that
+    /// separates it from the one before.
+    fn next_block(&mut self) -> Option<&mut String> {
+        self.open()?;
+        if !std::mem::take(&mut self.first) {
+            self.out.push('\n');
+        }
+        Some(&mut self.out)
+    }
+
+    /// Cut to the limit; never empty, which Slack would refuse without blocks.
+    fn finish(self) -> String {
+        let mut out = self.out;
         if out.len() > MAX_FALLBACK_TEXT {
-            break;
-        }
-        if matches!(b, Block::Divider | Block::Select(_)) {
-            continue;
-        }
-        if !std::mem::take(&mut first) {
-            out.push('\n');
-        }
-        match b {
-            Block::Header(h) => escape_into(&mut out, h),
-            Block::Section(t) | Block::Context(t) => fallback_span_text(&mut out, t, MAX_FALLBACK_TEXT),
-            Block::Divider | Block::Select(_) => {}
-            Block::Actions(bs) => {
-                for (i, b) in bs.iter().enumerate() {
-                    out.push_str(if i == 0 { "[" } else { " [" });
-                    escape_into(&mut out, &b.label);
-                    out.push(']');
-                }
+            let mut cut = MAX_FALLBACK_TEXT - ELLIPSIS.len_utf8();
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
             }
+            let cut = safe_cut(&out, cut);
+            out.truncate(out[..cut].trim_end().len());
+            out.push(ELLIPSIS);
         }
-    }
-    if out.len() > MAX_FALLBACK_TEXT {
-        let mut cut = MAX_FALLBACK_TEXT - ELLIPSIS.len_utf8();
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
+        if out.trim().is_empty() {
+            ELLIPSIS.to_string()
+        } else {
+            out
         }
-        let cut = safe_cut(&out, cut);
-        out.truncate(out[..cut].trim_end().len());
-        out.push(ELLIPSIS);
-    }
-    if out.trim().is_empty() {
-        ELLIPSIS.to_string()
-    } else {
-        out
     }
 }
 
@@ -468,7 +631,7 @@ fn push_piece(out: &mut Vec<String>, piece: &str) {
 /// Buttons as actions blocks of at most 25, each with action ids unique in
 /// its block. A button whose action id or value exceeds Slack's limits cannot
 /// be shortened without breaking what it does, so it is left out and logged.
-fn actions_blocks(buttons: &[Button]) -> Vec<SlackBlock> {
+fn actions_blocks(buttons: &[Button]) -> Vec<Kit> {
     let usable: Vec<&Button> = buttons
         .iter()
         .filter(|b| {
@@ -490,7 +653,7 @@ fn actions_blocks(buttons: &[Button]) -> Vec<SlackBlock> {
     let mut blocks = Vec::new();
     for chunk in usable.chunks(MAX_ACTIONS) {
         let mut seen: HashSet<String> = HashSet::new();
-        let mut elements: Vec<SlackActionBlockElement> = Vec::new();
+        let mut elements: Vec<Element> = Vec::new();
         for (i, b) in chunk.iter().enumerate() {
             let mut id = b.action_id.clone();
             let mut n = i + 1;
@@ -506,28 +669,26 @@ fn actions_blocks(buttons: &[Button]) -> Vec<SlackBlock> {
                 continue;
             }
             seen.insert(id.clone());
-            let mut el = SlackBlockButtonElement::new(pt!(one_line(&b.label, MAX_BUTTON_TEXT)))
-                .with_action_id(SlackActionId::new(id));
-            if !b.value.is_empty() {
-                el = el.with_value(b.value.clone());
-            }
-            if let Some(text) = &b.confirm {
-                el = el.with_confirm(SlackBlockConfirmItem::new(
-                    SlackBlockPlainTextOnly::from(one_line("Are you sure?", MAX_CONFIRM_TITLE)),
-                    SlackBlockText::from(SlackBlockPlainText::new(one_line(text, MAX_CONFIRM_TEXT))),
-                    SlackBlockPlainTextOnly::from("Yes"),
-                    SlackBlockPlainTextOnly::from("Cancel"),
-                ));
-            }
-            match b.style {
-                Some(ButtonStyle::Primary) => el = el.with_style(SlackBlockButtonStyle::Primary),
-                Some(ButtonStyle::Danger) => el = el.with_style(SlackBlockButtonStyle::Danger),
-                None => {}
-            }
-            elements.push(el.into());
+            elements.push(Element::Button {
+                action_id: id,
+                text: plain(one_line(&b.label, MAX_BUTTON_TEXT)),
+                value: (!b.value.is_empty()).then(|| b.value.clone()),
+                style: b.style.map(|style| match style {
+                    ButtonStyle::Primary => Style::Primary,
+                    ButtonStyle::Danger => Style::Danger,
+                }),
+                confirm: b.confirm.as_ref().map(|text| {
+                    Box::new(Confirm {
+                        title: plain(one_line("Are you sure?", MAX_CONFIRM_TITLE)),
+                        text: plain(one_line(text, MAX_CONFIRM_TEXT)),
+                        confirm: plain("Yes".to_string()),
+                        deny: plain("Cancel".to_string()),
+                    })
+                }),
+            });
         }
         if !elements.is_empty() {
-            blocks.push(SlackActionsBlock::new(elements).into());
+            blocks.push(Kit::Actions { elements });
         }
     }
     blocks
@@ -535,56 +696,83 @@ fn actions_blocks(buttons: &[Button]) -> Vec<SlackBlock> {
 
 /// A pick-one list as an actions block with one static select: at most 100
 /// options, option text 75 and value 150 characters (longer values are dropped).
-fn select_block(select: &Select) -> Option<SlackBlock> {
-    let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = select
+fn select_block(select: &Select) -> Option<Kit> {
+    let options: Vec<Choice> = select
         .options
         .iter()
         .filter(|(_, value)| !value.is_empty() && value.chars().count() <= MAX_OPTION_VALUE)
         .take(MAX_OPTIONS)
-        .map(|(label, value)| {
-            SlackBlockChoiceItem::new(
-                SlackBlockPlainTextOnly::from(one_line(label, MAX_OPTION_TEXT)),
-                value.clone(),
-            )
+        .map(|(label, value)| Choice {
+            text: plain(one_line(label, MAX_OPTION_TEXT)),
+            value: value.clone(),
         })
         .collect();
     if options.is_empty() || select.action_id.is_empty() || select.action_id.chars().count() > MAX_ID {
         return None;
     }
-    let element = SlackBlockStaticSelectElement::new()
-        .with_action_id(SlackActionId::new(select.action_id.clone()))
-        .with_placeholder(SlackBlockPlainTextOnly::from(one_line(
-            &select.placeholder,
-            MAX_PLACEHOLDER,
-        )))
-        .with_options(options);
-    Some(SlackActionsBlock::new(vec![element.into()]).into())
+    Some(Kit::Actions {
+        elements: vec![Element::StaticSelect {
+            action_id: select.action_id.clone(),
+            placeholder: plain(one_line(&select.placeholder, MAX_PLACEHOLDER)),
+            options,
+        }],
+    })
 }
 
-/// Every block of the reply, valid by Slack's limits, at most `max_blocks`.
-fn render_blocks(reply: &Reply, max_blocks: usize) -> Vec<SlackBlock> {
-    let mut blocks: Vec<SlackBlock> = Vec::new();
+/// A reply rendered: its blocks and its `text` fallback.
+struct Rendered {
+    blocks: Vec<Kit>,
+    text: String,
+}
+
+/// Every block of the reply, valid by Slack's limits, at most `max_blocks`,
+/// and (`with_text`) the `text` fallback, written in the same walk.
+fn render(reply: &Reply, max_blocks: usize, with_text: bool) -> Rendered {
+    let mut blocks: Vec<Kit> = Vec::new();
+    let mut fallback = Fallback {
+        out: String::new(),
+        on: with_text,
+        first: true,
+    };
     for b in &reply.blocks {
         match b {
             Block::Header(h) => {
+                if let Some(fb) = fallback.next_block() {
+                    escape_into(fb, h);
+                }
                 let text = one_line(h, MAX_HEADER_TEXT);
                 if !text.is_empty() {
-                    blocks.push(SlackHeaderBlock::new(pt!(text)).into());
+                    blocks.push(Kit::Header { text: plain(text) });
                 }
             }
             Block::Section(t) => {
-                for piece in split_mrkdwn(&mrkdwn(t), MAX_SECTION_TEXT) {
-                    blocks.push(SlackSectionBlock::new().with_text(md!(piece)).into());
+                fallback.next_block();
+                for piece in split_mrkdwn(&mrkdwn(t, &mut fallback), MAX_SECTION_TEXT) {
+                    blocks.push(Kit::Section {
+                        text: Mrkdwn { text: piece },
+                    });
                 }
             }
             Block::Context(t) => {
-                let text = truncate(mrkdwn(t).trim(), MAX_CONTEXT_TEXT);
+                fallback.next_block();
+                let text = truncate(mrkdwn(t, &mut fallback).trim(), MAX_CONTEXT_TEXT);
                 if !text.is_empty() {
-                    blocks.push(SlackContextBlock::new(vec![md!(text)]).into());
+                    blocks.push(Kit::Context {
+                        elements: [Mrkdwn { text }],
+                    });
                 }
             }
-            Block::Divider => blocks.push(SlackDividerBlock::new().into()),
-            Block::Actions(buttons) => blocks.extend(actions_blocks(buttons)),
+            Block::Divider => blocks.push(Kit::Divider),
+            Block::Actions(buttons) => {
+                if let Some(fb) = fallback.next_block() {
+                    for (i, b) in buttons.iter().enumerate() {
+                        fb.push_str(if i == 0 { "[" } else { " [" });
+                        escape_into(fb, &b.label);
+                        fb.push(']');
+                    }
+                }
+                blocks.extend(actions_blocks(buttons));
+            }
             Block::Select(select) => blocks.extend(select_block(select)),
         }
     }
@@ -592,10 +780,7 @@ fn render_blocks(reply: &Reply, max_blocks: usize) -> Vec<SlackBlock> {
         // The command layer paginates; this is the safety net. Two blocks of
         // room: one for the note, one spare so a caller may append a footer.
         let keep = max_blocks.saturating_sub(2);
-        let hidden = blocks[keep..]
-            .iter()
-            .filter(|b| !matches!(b, SlackBlock::Divider(_)))
-            .count();
+        let hidden = blocks[keep..].iter().filter(|b| !matches!(b, Kit::Divider)).count();
         blocks.truncate(keep);
         tracing::warn!(hidden, "reply cut to fit Slack's block limit");
         if hidden > 0 {
@@ -603,10 +788,15 @@ fn render_blocks(reply: &Reply, max_blocks: usize) -> Vec<SlackBlock> {
                 "{ELLIPSIS}{hidden} more item{} not shown. Use a narrower command to see them.",
                 if hidden == 1 { "" } else { "s" }
             );
-            blocks.push(SlackContextBlock::new(vec![md!(escape(&note))]).into());
+            blocks.push(Kit::Context {
+                elements: [Mrkdwn { text: escape(&note) }],
+            });
         }
     }
-    blocks
+    Rendered {
+        blocks,
+        text: fallback.finish(),
+    }
 }
 
 /// Checks a rendered block list against Slack's limits; returns the list of
@@ -838,6 +1028,141 @@ mod tests {
     use super::*;
     use crate::domain::reply::{Button, Text};
     use serde_json::json;
+
+    /// The `text` fallback as it was first written, in a walk of its own
+    /// over the reply (now written while the blocks are rendered).
+    fn fallback_as_first_written(reply: &Reply) -> String {
+        fn spans(out: &mut String, text: &Text, limit: usize) {
+            for span in &text.0 {
+                if out.len() > limit {
+                    return;
+                }
+                match span {
+                    Span::Plain(s) | Span::Bold(s) | Span::Code(s) => escape_into(out, s),
+                    Span::User(s) | Span::BoldUser(s) => neutralise_into(out, s),
+                    Span::Newline => out.push('\n'),
+                }
+            }
+        }
+        let mut out = String::new();
+        let mut first = true;
+        for b in &reply.blocks {
+            if out.len() > MAX_FALLBACK_TEXT {
+                break;
+            }
+            if matches!(b, Block::Divider | Block::Select(_)) {
+                continue;
+            }
+            if !std::mem::take(&mut first) {
+                out.push('\n');
+            }
+            match b {
+                Block::Header(h) => escape_into(&mut out, h),
+                Block::Section(t) | Block::Context(t) => spans(&mut out, t, MAX_FALLBACK_TEXT),
+                Block::Divider | Block::Select(_) => {}
+                Block::Actions(bs) => {
+                    for (i, b) in bs.iter().enumerate() {
+                        out.push_str(if i == 0 { "[" } else { " [" });
+                        escape_into(&mut out, &b.label);
+                        out.push(']');
+                    }
+                }
+            }
+        }
+        let fallback = Fallback {
+            out,
+            on: true,
+            first: false,
+        };
+        fallback.finish()
+    }
+
+    /// Replies of every block and span kind, with the characters that get
+    /// escaped or neutralised and texts long enough to be split and cut.
+    fn any_reply() -> impl Strategy<Value = Reply> {
+        let word = prop::sample::select(vec![
+            "a", "word ", "&", "<b>", "*x*", "_", "`", "@here", "\n", "\n\n\n", " ", "é", "中", "\u{202E}", "\r\n",
+            "\u{0}",
+        ]);
+        let text = prop::collection::vec(word, 0..12).prop_map(|w| w.concat());
+        let long = (1usize..900).prop_map(|n| "long words ".repeat(n));
+        let string = prop_oneof![4 => text, 1 => long];
+        let span = prop_oneof![
+            string.clone().prop_map(Span::Plain),
+            string.clone().prop_map(Span::Bold),
+            string.clone().prop_map(Span::User),
+            string.clone().prop_map(Span::BoldUser),
+            string.clone().prop_map(Span::Code),
+            Just(Span::Newline),
+        ];
+        let rich = prop::collection::vec(span, 0..6).prop_map(Text);
+        let button = (
+            string.clone(),
+            prop::sample::select(vec!["tp_discussed", "meeting_held", "", "pick"]),
+            prop::sample::select(vec!["m:1", "", "p:2"]),
+            prop::option::of(prop::sample::select(vec![ButtonStyle::Primary, ButtonStyle::Danger])),
+            prop::option::of(string.clone()),
+        )
+            .prop_map(|(label, id, value, style, confirm)| Button {
+                label,
+                action_id: id.to_string(),
+                value: value.to_string(),
+                style,
+                confirm,
+            });
+        let select = (
+            string.clone(),
+            prop::collection::vec((string.clone(), prop::sample::select(vec!["1", "2", ""])), 0..4),
+        )
+            .prop_map(|(placeholder, options)| Select {
+                placeholder,
+                action_id: "ai_complete".to_string(),
+                options: options.into_iter().map(|(l, v)| (l, v.to_string())).collect(),
+            });
+        let block = prop_oneof![
+            1 => string.prop_map(Block::Header),
+            3 => rich.clone().prop_map(Block::Section),
+            1 => rich.prop_map(Block::Context),
+            1 => Just(Block::Divider),
+            1 => prop::collection::vec(button, 0..4).prop_map(Block::Actions),
+            1 => select.prop_map(Block::Select),
+        ];
+        (prop::collection::vec(block, 0..8), any::<bool>()).prop_map(|(blocks, in_channel)| Reply {
+            visibility: if in_channel {
+                Visibility::InChannel
+            } else {
+                Visibility::Ephemeral
+            },
+            blocks,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The fallback written during the rendering walk says exactly what
+        /// the walk of its own said.
+        #[test]
+        fn the_fallback_is_the_same_as_first_written(reply in any_reply()) {
+            prop_assert_eq!(render(&reply, MAX_MESSAGE_BLOCKS, true).text, fallback_as_first_written(&reply));
+        }
+
+        /// Our block types serialise to the JSON slack-morphism's would, so
+        /// the command answer and the Web API calls send the same blocks.
+        #[test]
+        fn our_blocks_are_the_json_of_slack_morphisms(reply in any_reply()) {
+            let Rendered { blocks, text } = render(&reply, MAX_MESSAGE_BLOCKS, true);
+            let ours = serde_json::to_value(&blocks).unwrap();
+            let theirs: Vec<SlackBlock> = blocks.into_iter().map(SlackBlock::from).collect();
+            prop_assert_eq!(&ours, &serde_json::to_value(&theirs).unwrap());
+            prop_assert!(validate_blocks(&ours, MAX_MESSAGE_BLOCKS).is_empty());
+            let content = serde_json::to_value(message(&reply)).unwrap();
+            prop_assert_eq!(&content["text"], &Value::String(text));
+            let response = serde_json::to_value(CommandResponse::new(&reply)).unwrap();
+            prop_assert_eq!(&response["text"], &content["text"]);
+            prop_assert_eq!(response.get("blocks"), content.get("blocks"));
+        }
+    }
 
     /// `neutralise` as it was first written, one character at a time.
     fn neutralise_by_character(s: &str) -> String {
