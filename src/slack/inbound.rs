@@ -7,7 +7,6 @@ use crate::domain::grammar;
 use crate::domain::model::Platform;
 use crate::domain::reply::{Outcome, Reply};
 use crate::slack::verify::VerifiedSlackBody;
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -46,9 +45,9 @@ pub async fn slash_command(State(st): State<SlackAppState>, VerifiedSlackBody { 
             deliver_notices(st.slack.clone(), cmd.team_id.clone(), outcome.notices);
             // Marks the 1:1s changed and returns; the refresh runs after the answer.
             super::sync::refresh(&st, &cmd.team_id, &outcome.changed);
-            Json(render::CommandResponse::new(&outcome.reply)).into_response()
+            render::CommandResponse::new(&outcome.reply).into_response()
         }
-        Err(reply) => Json(render::CommandResponse::new(&reply)).into_response(),
+        Err(reply) => render::CommandResponse::new(&reply).into_response(),
     }
 }
 
