@@ -164,7 +164,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .build()?;
     let signer = Signer { secret };
     if let Some(rss) = server.pid().and_then(|p| proc_status(p, "VmRSS")) {
-        println!("idle RSS after start-up: {:.1} MiB", rss as f64 / 1024.0);
+        println!(
+            "idle RSS after start-up: {:.1} MiB{}",
+            rss as f64 / 1024.0,
+            server.pid().map(rss_split).unwrap_or_default()
+        );
     }
 
     // Data first: 1:1s, then full agendas on some of them.
@@ -316,9 +320,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         && let (Some(rss), Some(hwm)) = (proc_status(pid, "VmRSS"), proc_status(pid, "VmHWM"))
     {
         println!(
-            "  server RSS after the run: {:.1} MiB (peak {:.1} MiB)",
+            "  server RSS after the run: {:.1} MiB (peak {:.1} MiB){}",
             rss as f64 / 1024.0,
-            hwm as f64 / 1024.0
+            hwm as f64 / 1024.0,
+            rss_split(pid)
         );
     }
     if run.errors.load(Ordering::Relaxed) > 0
@@ -771,6 +776,20 @@ impl Drop for Server {
             let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
             let _ = child.wait();
         }
+    }
+}
+
+/// What the RSS is made of: memory the server allocated, and pages of files
+/// it maps (mostly its own code, which the kernel maps in as it is run, and
+/// more or less of it depending on what is in the page cache).
+fn rss_split(pid: u32) -> String {
+    match (proc_status(pid, "RssAnon"), proc_status(pid, "RssFile")) {
+        (Some(anon), Some(file)) => format!(
+            "; allocated {:.1} MiB, code and other file pages {:.1} MiB",
+            anon as f64 / 1024.0,
+            file as f64 / 1024.0
+        ),
+        _ => String::new(),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::domain::content;
 use crate::domain::model::{Category, Meeting, Person, Profile, Series, SeriesState, Workspace};
 use crate::domain::reply::{Button, Reply, Text};
 use crate::domain::schedule;
+use crate::store::Partnership;
 use chrono::{DateTime, Duration, Utc};
 use std::future::Future;
 use std::pin::Pin;
@@ -17,6 +18,44 @@ use std::pin::Pin;
 pub struct Actor {
     pub workspace: Workspace,
     pub person: Person,
+    /// The caller's 1:1s, when they were read with the caller.
+    pub prefetched: Prefetched,
+}
+
+impl Actor {
+    pub fn new(workspace: Workspace, person: Person) -> Actor {
+        Actor {
+            workspace,
+            person,
+            prefetched: Prefetched::default(),
+        }
+    }
+}
+
+/// The caller's 1:1s that have not ended ([`crate::store::Db::partnerships`]),
+/// read in the caller's own read transaction for a command that goes on to
+/// pick one ([`Command::picks_the_callers_one_on_one`]). Taken by the first
+/// pick of the request: a later one reads the 1:1s as they are then. A copy
+/// of the actor carries none.
+///
+/// [`Command::picks_the_callers_one_on_one`]: crate::domain::command::Command::picks_the_callers_one_on_one
+#[derive(Debug, Default)]
+pub struct Prefetched(std::sync::Mutex<Option<Vec<Partnership>>>);
+
+impl Prefetched {
+    pub fn new(partnerships: Option<Vec<Partnership>>) -> Prefetched {
+        Prefetched(std::sync::Mutex::new(partnerships))
+    }
+
+    fn take(&self) -> Option<Vec<Partnership>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl Clone for Prefetched {
+    fn clone(&self) -> Prefetched {
+        Prefetched::default()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,18 +113,32 @@ pub async fn resolve_caller(
     workspace_name: &str,
     person_id: &str,
     person_name: &str,
+    with_partnerships: bool,
 ) -> Result<Actor, super::CommandError> {
-    let (found, known) = ctx.db.caller(ctx.platform, workspace_id, person_id).await?;
-    let workspace = match found {
-        Some(ws) if workspace_name.is_empty() || ws.name == workspace_name => ws,
+    let (found, known, partnerships) = if with_partnerships {
+        ctx.db
+            .caller_with_partnerships(ctx.platform, workspace_id, person_id)
+            .await?
+    } else {
+        let (found, known) = ctx.db.caller(ctx.platform, workspace_id, person_id).await?;
+        (found, known, None)
+    };
+    let (workspace, partnerships) = match found {
+        Some(ws) if workspace_name.is_empty() || ws.name == workspace_name => (ws, partnerships),
         _ => {
-            ctx.db
+            let ws = ctx
+                .db
                 .ensure_workspace(ctx.platform, workspace_id, workspace_name)
-                .await?
+                .await?;
+            (ws, None)
         }
     };
     let person = resolve_known_actor(ctx, &workspace, known, person_id, person_name).await?;
-    Ok(Actor { workspace, person })
+    Ok(Actor {
+        workspace,
+        person,
+        prefetched: Prefetched::new(partnerships),
+    })
 }
 
 /// [`resolve_caller`] where the workspace must already be known (the bot has
@@ -99,7 +152,7 @@ pub async fn resolve_caller_in_known_workspace(
         return Ok(None);
     };
     let person = resolve_known_actor(ctx, &workspace, known, person_id, person_id).await?;
-    Ok(Some(Actor { workspace, person }))
+    Ok(Some(Actor::new(workspace, person)))
 }
 
 pub(crate) async fn person_by_platform_id(
@@ -326,7 +379,11 @@ async fn pick(
     }
     let mut all = Vec::new();
     let mut unsuitable = Vec::new();
-    for pp in ctx.db.partnerships(ws, actor.person.id, want == Want::Any).await? {
+    let partnerships = match actor.prefetched.take() {
+        Some(prefetched) if want != Want::Any => prefetched,
+        _ => ctx.db.partnerships(ws, actor.person.id, want == Want::Any).await?,
+    };
+    for pp in partnerships {
         if want.accepts(pp.series.state) {
             all.push(pp);
         } else {
@@ -537,4 +594,116 @@ pub(crate) async fn current_or_latest(ctx: &Ctx<'_>, s: &Series) -> Res<Option<M
         return Ok(Some(m));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::{Cadence, Platform};
+    use crate::store::{NewSeries, testing::fresh_sqlite};
+    use chrono::{NaiveDate, NaiveTime, TimeZone, Weekday};
+
+    /// The callers are stored with fresh profiles: the directory is never asked.
+    struct NoDirectory;
+    impl Directory for NoDirectory {
+        fn profile<'a>(&'a self, _: &'a Workspace, _: &'a str) -> DirectoryFuture<'a> {
+            Box::pin(async { Err(DirectoryError("not asked in this test".into())) })
+        }
+    }
+
+    fn profile(id: &str, name: &str) -> Profile {
+        Profile {
+            external_id: id.into(),
+            display_name: name.into(),
+            email: None,
+            tz: Some(chrono_tz::Europe::Berlin),
+            is_bot: false,
+            deleted: false,
+        }
+    }
+
+    /// The 1:1s read with the caller serve the request's first pick, and
+    /// only that one: a second pick reads them as they are then.
+    #[tokio::test]
+    async fn the_partnerships_read_with_the_caller_serve_the_first_pick_only() {
+        let db = fresh_sqlite().await;
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap();
+        let ws = db.ensure_workspace(Platform::Slack, "T1", "acme").await.unwrap();
+        let m = db.upsert_profile(ws.id, &profile("U1", "maria"), now).await.unwrap();
+        let r = db.upsert_profile(ws.id, &profile("U2", "rahul"), now).await.unwrap();
+        let s = db
+            .create_series(&NewSeries {
+                workspace_id: ws.id,
+                manager_id: m.id,
+                report_id: r.id,
+                cadence: Cadence::Weekly {
+                    interval: 1,
+                    weekday: Weekday::Tue,
+                },
+                time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                tz: chrono_tz::Europe::Berlin,
+                duration_minutes: 30,
+                template: None,
+                lead_minutes: 1440,
+                anchor_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                created_at: now,
+            })
+            .await
+            .unwrap();
+        let ctx = Ctx {
+            db: &db,
+            now,
+            directory: &NoDirectory,
+            platform: Platform::Slack,
+            invocation: "/oneonone ",
+            line: "agenda",
+        };
+        let without = resolve_caller(&ctx, "T1", "acme", "U2", "rahul", false).await.unwrap();
+        assert!(without.prefetched.take().is_none());
+        let actor = resolve_caller(&ctx, "T1", "acme", "U2", "rahul", true).await.unwrap();
+
+        // The 1:1 ends after the caller was read: the first pick still works
+        // on what was read with the caller (one snapshot), the next does not.
+        let mut ended = s.clone();
+        ended.state = SeriesState::Ended;
+        db.update_series(&ended).await.unwrap();
+        let (picked, partner) = pick_series(&ctx, &actor, None, Want::NotEnded, "agenda")
+            .await
+            .map_err(|_| "the first pick failed")
+            .unwrap();
+        assert_eq!((picked.id, picked.state, partner.id), (s.id, SeriesState::Active, m.id));
+        assert!(pick_series(&ctx, &actor, None, Want::NotEnded, "agenda").await.is_err());
+        // A copy of the actor carries nothing read before.
+        assert!(actor.clone().prefetched.take().is_none());
+    }
+
+    /// The slash command reads the caller's 1:1s with the caller exactly
+    /// for the commands that pick the caller's only 1:1 not ended.
+    #[test]
+    fn commands_on_the_callers_only_one_on_one_are_known_before_the_caller_is_read() {
+        use crate::domain::grammar::parse;
+        for line in [
+            "add ship it",
+            "agenda",
+            "comment 2 yes",
+            "action call Sam",
+            "note hmm",
+            "held",
+            "skip",
+            "pause",
+        ] {
+            assert!(parse(line).unwrap().picks_the_callers_one_on_one(), "{line}");
+        }
+        for line in [
+            "agenda @sam",
+            "add @sam ship it",
+            "history",
+            "help",
+            "home",
+            "actions",
+            "setup @sam weekly on tuesday",
+        ] {
+            assert!(!parse(line).unwrap().picks_the_callers_one_on_one(), "{line}");
+        }
+    }
 }

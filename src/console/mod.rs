@@ -149,10 +149,7 @@ where
             line: &text,
         };
         let person = resolve_actor(&ctx, &ws, &me, &me).await?;
-        let actor = Actor {
-            workspace: ws.clone(),
-            person,
-        };
+        let actor = Actor::new(ws.clone(), person);
         let outcome = match grammar::parse(&text) {
             Ok(cmd) => commands::apply(&ctx, &actor, cmd).await?,
             Err(e) => parse_error_reply("", &e).into(),

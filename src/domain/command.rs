@@ -162,6 +162,28 @@ pub enum Command {
 }
 
 impl Command {
+    /// Whether the command acts on one of the caller's 1:1s that has not
+    /// ended without naming the partner: it picks the caller's only one,
+    /// which can then be read together with the caller.
+    pub fn picks_the_callers_one_on_one(&self) -> bool {
+        matches!(
+            self,
+            Command::Add { partner: None, .. }
+                | Command::Agenda { partner: None }
+                | Command::Comment { partner: None, .. }
+                | Command::Action { partner: None, .. }
+                | Command::Note { partner: None, .. }
+                | Command::Held { partner: None }
+                | Command::Skip { partner: None, .. }
+                | Command::Reschedule { partner: None, .. }
+                | Command::Pause { partner: None }
+                | Command::Resume { partner: None }
+                | Command::End { partner: None }
+        )
+    }
+}
+
+impl Command {
     /// The command's name as typed (`add`, `template new`, …): for metrics and help.
     pub fn name(&self) -> &'static str {
         match self {

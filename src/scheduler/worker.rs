@@ -400,10 +400,7 @@ async fn render(
         },
         line: "",
     };
-    let actor = Actor {
-        workspace: workspace.clone(),
-        person: to.clone(),
-    };
+    let actor = Actor::new(workspace.clone(), to.clone());
     let agenda = agenda_view(&ctx, &actor, meeting.id).await.map_err(command_error)?;
     let Some(agenda) = agenda else { return Ok(None) };
     match d.kind {

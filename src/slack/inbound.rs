@@ -72,8 +72,11 @@ pub async fn run_text(
         line: text,
     };
     let result = async {
-        let actor = resolve_caller(&ctx, team_id, team_name, user_id, user_name).await?;
-        match grammar::parse(&unescape(text)) {
+        let parsed = grammar::parse(&unescape(text));
+        // A command on the caller's only 1:1 has it read with the caller.
+        let picks = matches!(&parsed, Ok(c) if c.picks_the_callers_one_on_one());
+        let actor = resolve_caller(&ctx, team_id, team_name, user_id, user_name, picks).await?;
+        match parsed {
             Ok(command) => commands::apply(&ctx, &actor, command).await,
             Err(e) => Ok(parse_error_reply(ctx.invocation, &e).into()),
         }

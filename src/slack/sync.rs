@@ -103,10 +103,7 @@ async fn try_refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) ->
     };
     let ws = targets.workspace;
     for (posted, person) in targets.agendas {
-        let actor = Actor {
-            workspace: ws.clone(),
-            person,
-        };
+        let actor = Actor::new(ws.clone(), person);
         let Some(reply) = agenda_view(&ctx, &actor, posted.meeting_id).await? else {
             continue;
         };
@@ -135,10 +132,7 @@ pub async fn publish_home(st: &SlackAppState, ws: &Workspace, person: Person) {
     let directory = SlackDirectory { slack: &st.slack };
     let ctx = ctx(st, &directory, "");
     let user = person.external_id.clone();
-    let actor = Actor {
-        workspace: ws.clone(),
-        person,
-    };
+    let actor = Actor::new(ws.clone(), person);
     let items = match ctx
         .db
         .open_action_items_owned_by(actor.workspace.id, actor.person.id)

@@ -390,6 +390,35 @@ contract!(the_caller_is_found_by_the_platform_ids, |db| {
     );
 });
 
+contract!(the_caller_comes_with_their_partnerships_when_asked, |db| {
+    let Pair { ws, m, r, s } = pair(&db).await;
+    let (next, _) = db.insert_meeting(s.id, t0() + Duration::days(7), t0()).await.unwrap();
+    let (found, me, pp) = db.caller_with_partnerships(Platform::Slack, "T1", "U2").await.unwrap();
+    assert_eq!((found, me), (Some(ws.clone()), Some(r.clone())));
+    let pp = pp.expect("read with the caller");
+    assert_eq!(pp, db.partnerships(ws.id, r.id, false).await.unwrap());
+    assert_eq!(
+        (&pp[0].series, &pp[0].partner, &pp[0].pending),
+        (&s, &m, &Some(vec![next]))
+    );
+
+    // Ended 1:1s are not among them (what a pick of a 1:1 not ended reads).
+    let mut ended = s.clone();
+    ended.state = SeriesState::Ended;
+    db.update_series(&ended).await.unwrap();
+    let (_, _, pp) = db.caller_with_partnerships(Platform::Slack, "T1", "U2").await.unwrap();
+    assert_eq!(pp, Some(vec![]));
+    // An unknown person or workspace: nothing to read them for.
+    assert_eq!(
+        db.caller_with_partnerships(Platform::Slack, "T1", "U9").await.unwrap(),
+        (Some(ws), None, None)
+    );
+    assert_eq!(
+        db.caller_with_partnerships(Platform::Slack, "T9", "U2").await.unwrap(),
+        (None, None, None)
+    );
+});
+
 contract!(partnerships_pair_each_series_with_the_partner, |db| {
     let Pair { ws, m, r, s } = pair(&db).await;
     let r2 = db.upsert_profile(ws.id, &profile("U3", "chen"), t0()).await.unwrap();

@@ -504,25 +504,60 @@ impl Db {
         workspace: &str,
         person: &str,
     ) -> Result<(Option<Workspace>, Option<Person>)> {
-        let (ws, p): (Option<WorkspaceRow>, Option<PersonRow>) = match self {
+        let (ws, p, _) = self.caller_reading(platform, workspace, person, false).await?;
+        Ok((ws, p))
+    }
+
+    /// [`Db::caller`], and if the person is known their 1:1s that have not
+    /// ended ([`Db::partnerships`]), read in the same transaction: for a
+    /// command that goes on to pick the caller's 1:1.
+    pub async fn caller_with_partnerships(
+        &self,
+        platform: Platform,
+        workspace: &str,
+        person: &str,
+    ) -> Result<(Option<Workspace>, Option<Person>, Option<Vec<Partnership>>)> {
+        self.caller_reading(platform, workspace, person, true).await
+    }
+
+    async fn caller_reading(
+        &self,
+        platform: Platform,
+        workspace: &str,
+        person: &str,
+        with_partnerships: bool,
+    ) -> Result<(Option<Workspace>, Option<Person>, Option<Vec<Partnership>>)> {
+        type Rows = (Option<WorkspaceRow>, Option<PersonRow>, Option<PartnershipRows>);
+        let (ws, p, partnerships): Rows = match self {
             Db::Sqlite(s) => s.readers.snapshot(|c| {
-                Ok((
-                    read!(@lite c, optional, WORKSPACE_BY_EXTERNAL, platform.as_str(), workspace)?,
-                    read!(@lite c, optional, PERSON_BY_EXTERNALS, platform.as_str(), workspace, person)?,
-                ))
+                let ws: Option<WorkspaceRow> =
+                    read!(@lite c, optional, WORKSPACE_BY_EXTERNAL, platform.as_str(), workspace)?;
+                let p: Option<PersonRow> =
+                    read!(@lite c, optional, PERSON_BY_EXTERNALS, platform.as_str(), workspace, person)?;
+                let partnerships = match (&ws, &p) {
+                    (Some(ws), Some(p)) if with_partnerships => Some(lite_partnerships(c, ws.id(), p.id(), false)?),
+                    _ => None,
+                };
+                Ok((ws, p, partnerships))
             })?,
             Db::Postgres(_) => {
                 let Some(ws) = self.workspace_by_external(platform, workspace).await? else {
-                    return Ok((None, None));
+                    return Ok((None, None, None));
                 };
                 let p = self.person_by_external(ws.id, person).await?;
-                return Ok((Some(ws), p));
+                let partnerships = match &p {
+                    Some(p) if with_partnerships => Some(self.partnerships(ws.id, p.id, false).await?),
+                    _ => None,
+                };
+                return Ok((Some(ws), p, partnerships));
             }
         };
-        Ok((
-            ws.map(TryInto::try_into).transpose()?,
-            p.map(TryInto::try_into).transpose()?,
-        ))
+        let p: Option<Person> = p.map(TryInto::try_into).transpose()?;
+        let partnerships = match (&p, partnerships) {
+            (Some(p), Some(rows)) => Some(partnerships_of(rows, p.id)?),
+            _ => None,
+        };
+        Ok((ws.map(TryInto::try_into).transpose()?, p, partnerships))
     }
 
     // ------------------------------------------------------------ people
@@ -713,17 +748,10 @@ impl Db {
         person: PersonId,
         include_ended: bool,
     ) -> Result<Vec<Partnership>> {
-        type Rows = (Vec<SeriesRow>, Vec<PersonRow>, Option<Vec<MeetingRow>>);
-        let (series, partners, pending): Rows = match self {
-            Db::Sqlite(s) => s.readers.snapshot(|c| {
-                let series: Vec<SeriesRow> = read!(@lite c, all, SERIES_OF_PERSON, ws.0, person.0, include_ended)?;
-                let partners = read!(@lite c, all, PARTNERS_OF_PERSON, ws.0, person.0, include_ended)?;
-                let pending = match series.as_slice() {
-                    [only] => Some(read!(@lite c, all, PENDING_OF_SERIES, only.id())?),
-                    _ => None,
-                };
-                Ok((series, partners, pending))
-            })?,
+        let rows: PartnershipRows = match self {
+            Db::Sqlite(s) => s
+                .readers
+                .snapshot(|c| lite_partnerships(c, ws.0, person.0, include_ended))?,
             Db::Postgres(p) => {
                 let series: Vec<SeriesRow> =
                     read!(@pg all, sqlx::query_as(SERIES_OF_PERSON).bind(ws.0).bind(person.0).bind(include_ended), p)?;
@@ -735,24 +763,7 @@ impl Db {
                 (series, partners, pending)
             }
         };
-        let partners: Vec<Person> = partners.into_iter().map(TryInto::try_into).collect::<Result<_>>()?;
-        let mut pending: Option<Vec<Meeting>> = pending
-            .map(|rows| rows.into_iter().map(TryInto::try_into).collect::<Result<_>>())
-            .transpose()?;
-        let mut out = Vec::with_capacity(series.len());
-        for row in series {
-            let s: Series = row.try_into()?;
-            // Two statements apart on PostgreSQL: a 1:1 created in between has
-            // no partner in the list and is left out, as if read a moment earlier.
-            if let Some(p) = s.partner_of(person).and_then(|id| partners.iter().find(|p| p.id == id)) {
-                out.push(Partnership {
-                    series: s,
-                    partner: p.clone(),
-                    pending: pending.take(),
-                });
-            }
-        }
-        Ok(out)
+        partnerships_of(rows, person)
     }
 
     // ------------------------------------------------------------ meetings
@@ -1410,6 +1421,49 @@ impl Db {
         }
         Ok(done == 1)
     }
+}
+
+/// The rows of [`Db::partnerships`]: the 1:1s, the partners, and the
+/// pending meetings when there is exactly one 1:1.
+type PartnershipRows = (Vec<SeriesRow>, Vec<PersonRow>, Option<Vec<MeetingRow>>);
+
+/// [`PartnershipRows`] read on a SQLite connection (inside a snapshot).
+fn lite_partnerships(
+    c: &rusqlite::Connection,
+    ws: i64,
+    person: i64,
+    include_ended: bool,
+) -> rusqlite::Result<PartnershipRows> {
+    let series: Vec<SeriesRow> = read!(@lite c, all, SERIES_OF_PERSON, ws, person, include_ended)?;
+    let partners = read!(@lite c, all, PARTNERS_OF_PERSON, ws, person, include_ended)?;
+    let pending = match series.as_slice() {
+        [only] => Some(read!(@lite c, all, PENDING_OF_SERIES, only.id())?),
+        _ => None,
+    };
+    Ok((series, partners, pending))
+}
+
+/// Each 1:1 of `person` with the partner's record (and its pending meetings
+/// when it is the only one).
+fn partnerships_of((series, partners, pending): PartnershipRows, person: PersonId) -> Result<Vec<Partnership>> {
+    let partners: Vec<Person> = partners.into_iter().map(TryInto::try_into).collect::<Result<_>>()?;
+    let mut pending: Option<Vec<Meeting>> = pending
+        .map(|rows| rows.into_iter().map(TryInto::try_into).collect::<Result<_>>())
+        .transpose()?;
+    let mut out = Vec::with_capacity(series.len());
+    for row in series {
+        let s: Series = row.try_into()?;
+        // Two statements apart on PostgreSQL: a 1:1 created in between has
+        // no partner in the list and is left out, as if read a moment earlier.
+        if let Some(p) = s.partner_of(person).and_then(|id| partners.iter().find(|p| p.id == id)) {
+            out.push(Partnership {
+                series: s,
+                partner: p.clone(),
+                pending: pending.take(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// On PostgreSQL, inside `tx`: the meeting locked (so concurrent appends get

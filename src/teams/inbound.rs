@@ -139,7 +139,7 @@ async fn actor(
         return Ok(None);
     };
     let name = activity.from.name.clone().unwrap_or_default();
-    let Actor { workspace, person } = resolve_caller(ctx, tenant, "", &activity.from.id, &name).await?;
+    let Actor { workspace, person, .. } = resolve_caller(ctx, tenant, "", &activity.from.id, &name, false).await?;
     let now = st.app.clock.now();
     ctx.db
         .saw_teams_conversation(
@@ -158,7 +158,7 @@ async fn actor(
         .await?;
     // Whatever waited for this person to install the app can go now.
     ctx.db.wake_deliveries_for(person.id, now).await?;
-    Ok(Some(Actor { workspace, person }))
+    Ok(Some(Actor::new(workspace, person)))
 }
 
 fn ctx<'a>(st: &'a TeamsAppState, directory: &'a ActivityDirectory<'a>, line: &'a str) -> Ctx<'a> {
@@ -424,10 +424,7 @@ pub async fn refresh(
                 invocation: "",
                 line: "",
             };
-            let viewer = Actor {
-                workspace: actor.workspace.clone(),
-                person,
-            };
+            let viewer = Actor::new(actor.workspace.clone(), person);
             let Some(agenda) = agenda_view(&ctx, &viewer, posted.meeting_id).await? else {
                 continue;
             };

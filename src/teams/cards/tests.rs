@@ -986,10 +986,7 @@ impl Session {
     async fn actor(&self, who: &str, line: &str) -> Actor {
         let ctx = self.ctx(line);
         let person = resolve_actor(&ctx, &self.ws, who, who).await.expect("caller");
-        Actor {
-            workspace: self.ws.clone(),
-            person,
-        }
+        Actor::new(self.ws.clone(), person)
     }
 
     fn ctx<'a>(&'a self, line: &'a str) -> Ctx<'a> {
