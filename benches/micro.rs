@@ -114,7 +114,7 @@ fn benches(c: &mut Criterion) {
         // What the handler does: render, then serialise straight to the body.
         b.iter(|| {
             let body = oneonone::slack::render::CommandResponse::new(black_box(&reply));
-            black_box(serde_json::to_vec(&body).unwrap())
+            black_box(body.to_json())
         })
     });
     let ctx = oneonone::teams::cards::CardContext {
