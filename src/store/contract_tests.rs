@@ -281,17 +281,24 @@ contract!(concurrent_adds_get_distinct_positions, |db| {
     assert_eq!(positions, (1..=20).collect::<Vec<_>>());
 });
 
-contract!(a_points_number_is_its_place_on_the_agenda, |db| {
-    let Pair { m, r, s, .. } = pair(&db).await;
+/// A meeting of `s` at `t0()`, and a later one of the same 1:1 holding one
+/// talking point by `author`.
+async fn meeting_beside_one_with_a_point(db: &Db, s: &Series, author: PersonId) -> Meeting {
     let (meeting, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
-    // Another meeting's points do not count.
     let (other, _) = db
         .insert_meeting(s.id, t0() + Duration::days(14), t0() + Duration::days(14))
         .await
         .unwrap();
-    db.add_talking_point(other.id, m.id, Category::Other, "elsewhere", t0())
+    db.add_talking_point(other.id, author, Category::Other, "elsewhere", t0())
         .await
         .unwrap();
+    meeting
+}
+
+contract!(a_points_number_is_its_place_on_the_agenda, |db| {
+    let Pair { m, r, s, .. } = pair(&db).await;
+    // Another meeting's points do not count.
+    let meeting = meeting_beside_one_with_a_point(&db, &s, m.id).await;
     let mut added = Vec::new();
     for (i, who) in [m.id, r.id, m.id].into_iter().enumerate() {
         added.push(
@@ -311,14 +318,7 @@ contract!(
     an_appended_point_knows_its_place_and_marks_its_series_for_planning,
     |db| {
         let Pair { m, r, s, .. } = pair(&db).await;
-        let (meeting, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
-        let (other, _) = db
-            .insert_meeting(s.id, t0() + Duration::days(14), t0() + Duration::days(14))
-            .await
-            .unwrap();
-        db.add_talking_point(other.id, m.id, Category::Other, "elsewhere", t0())
-            .await
-            .unwrap();
+        let meeting = meeting_beside_one_with_a_point(&db, &s, m.id).await;
         let first = db
             .add_talking_point(meeting.id, m.id, Category::Other, "first", t0())
             .await
