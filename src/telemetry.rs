@@ -17,16 +17,28 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a person at a terminal: a log file or pipeline gets
+    // plain text (and formatting each request's span costs less without them).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     // try_init: a second call (tests, the console) is harmless.
-    let _ = subscriber(format, filter, std::io::stderr).try_init();
+    let _ = subscriber(format, filter, std::io::stderr, ansi).try_init();
 }
 
-/// The subscriber `init` installs, writing to `writer` (tests capture it).
-pub fn subscriber<W>(format: LogFormat, filter: EnvFilter, writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+/// The subscriber `init` installs, writing to `writer` (tests capture it),
+/// text with ANSI colours when `ansi`.
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+    ansi: bool,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(ansi);
     match format {
         LogFormat::Text => Box::new(builder.finish()),
         LogFormat::Json => Box::new(

@@ -21,14 +21,12 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// Counts and times one request under its matched route template; a path
 /// that matched no route is counted as "unmatched", never by its raw path.
 pub async fn track(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
+    // The template is kept as axum keeps it (a shared string): no copy.
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let method = method_label(req.method());
     let started = Instant::now();
     let res = next.run(req).await;
+    let route = route.as_ref().map_or("unmatched", |p| p.as_str());
     m::http_request(route, method, res.status().as_u16(), started.elapsed());
     res
 }

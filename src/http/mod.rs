@@ -55,8 +55,7 @@ pub fn router(state: AppState, slack: Option<SlackState>, teams: Option<crate::t
             let route = req
                 .extensions()
                 .get::<MatchedPath>()
-                .map_or("unmatched", |p| p.as_str())
-                .to_string();
+                .map_or("unmatched", |p| p.as_str());
             // Set by the layers below (outer); safe to log by construction.
             let id = req
                 .headers()
@@ -152,6 +151,7 @@ mod tests {
             LogFormat::Json,
             EnvFilter::new("debug"),
             logs.clone(),
+            false,
         ));
 
         let req = Request::builder()
@@ -183,6 +183,38 @@ mod tests {
         // Every line logged inside a request span carries an id.
         for l in lines.iter().filter(|l| l["spans"].is_array()) {
             assert!(request_id(l).is_some(), "{l}");
+        }
+    }
+
+    /// Text logs carry the request's span too, and colour codes only when
+    /// asked for (`init` asks only when stderr is a terminal).
+    #[tokio::test]
+    async fn text_log_lines_name_their_request_and_are_plain_unless_colours_are_asked_for() {
+        let db = crate::store::testing::fresh_sqlite().await;
+        let clock = Clock::frozen(chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap());
+        let app = router(AppState { db: db.clone(), clock }, None, None);
+        db.close().await;
+        for ansi in [false, true] {
+            let logs = Captured::default();
+            let _scope = tracing::subscriber::set_default(crate::telemetry::subscriber(
+                LogFormat::Text,
+                EnvFilter::new("info"),
+                logs.clone(),
+                ansi,
+            ));
+            let req = Request::builder()
+                .uri("/readyz")
+                .header("x-request-id", "edge-7")
+                .body(Body::empty())
+                .unwrap();
+            app.clone().oneshot(req).await.unwrap();
+            let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+            let line = text
+                .lines()
+                .find(|l| l.contains("readiness: database unreachable"))
+                .unwrap_or_else(|| panic!("no warning logged: {text}"));
+            assert!(line.contains("edge-7"), "{line}");
+            assert_eq!(line.contains('\x1b'), ansi, "{line:?}");
         }
     }
 }

@@ -166,11 +166,58 @@ pub async fn upkeep(mut stop: tokio::sync::watch::Receiver<bool>) {
     }
 }
 
+/// The series of one route, method and status, as registered.
+struct HttpSeries {
+    route: String,
+    method: &'static str,
+    status: u16,
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+/// Most series a thread remembers; the label sets are closed, so this is
+/// only a bound against surprises (past it, series are looked up each time).
+const HTTP_SERIES_REMEMBERED: usize = 256;
+
+thread_local! {
+    /// The HTTP series this thread has recorded into. Looking a series up in
+    /// the recorder builds its labels (three allocations) and hashes them on
+    /// every request; the handles it returns stay valid for the process (the
+    /// recorder never drops a series: no idle timeout is set).
+    static HTTP_SERIES: std::cell::RefCell<Vec<HttpSeries>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn http_series(route: &str, method: &'static str, status: u16) -> (metrics::Counter, metrics::Histogram) {
+    let requests = metrics::counter!(HTTP_REQUESTS, "route" => route.to_owned(), "method" => method, "status" => status.to_string());
+    let duration = metrics::histogram!(HTTP_DURATION, "route" => route.to_owned(), "method" => method);
+    (requests, duration)
+}
+
 /// One answered HTTP request. `route` is the matched route template.
-pub fn http_request(route: String, method: &'static str, status: u16, elapsed: Duration) {
-    metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "method" => method, "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!(HTTP_DURATION, "route" => route, "method" => method).record(elapsed.as_secs_f64());
+pub fn http_request(route: &str, method: &'static str, status: u16, elapsed: Duration) {
+    let elapsed = elapsed.as_secs_f64();
+    HTTP_SERIES.with_borrow_mut(|known| {
+        if let Some(s) = known
+            .iter()
+            .find(|s| s.status == status && s.method == method && s.route == route)
+        {
+            s.requests.increment(1);
+            s.duration.record(elapsed);
+            return;
+        }
+        let (requests, duration) = http_series(route, method, status);
+        requests.increment(1);
+        duration.record(elapsed);
+        if known.len() < HTTP_SERIES_REMEMBERED {
+            known.push(HttpSeries {
+                route: route.to_owned(),
+                method,
+                status,
+                requests,
+                duration,
+            });
+        }
+    });
 }
 
 /// How a command ended.
