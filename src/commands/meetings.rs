@@ -9,7 +9,7 @@ use crate::domain::content;
 use crate::domain::model::{ActionItem, Category, Meeting, MeetingState, Person, PersonId, PointState, Series};
 use crate::domain::reply::{Button, Notice, Outcome, Reply, Text};
 use crate::domain::schedule;
-use crate::store::StoreError;
+use crate::store::{AgendaContent, StoreError};
 use chrono::NaiveDate;
 
 /// Most talking points listed in one reply; the rest are counted.
@@ -60,7 +60,8 @@ pub(crate) async fn add(
 
 pub(crate) async fn agenda(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonRef>) -> Res<Outcome> {
     let (s, p, m) = pick_meeting(ctx, actor, partner.as_ref(), Want::NotEnded, "agenda").await?;
-    let reply = agenda_reply(ctx, &actor.person, &p, &s, &m).await?;
+    let read = actor.prefetched.take_agenda(m.id);
+    let reply = agenda_reply(ctx, &actor.person, &p, &s, &m, read).await?;
     Ok(Outcome {
         reply,
         agenda: Some(m.id),
@@ -69,13 +70,15 @@ pub(crate) async fn agenda(ctx: &Ctx<'_>, actor: &Actor, partner: Option<PersonR
 }
 
 /// The agenda of `m` as `viewer` sees it: talking points with their comments,
-/// the 1:1's open action items, and the viewer's own private notes.
+/// the 1:1's open action items, and the viewer's own private notes; `read`
+/// is its content when already read (with the caller), else it is read here.
 pub(crate) async fn agenda_reply(
     ctx: &Ctx<'_>,
     viewer: &Person,
     partner: &Person,
     s: &Series,
     m: &Meeting,
+    read: Option<AgendaContent>,
 ) -> Result<Reply, StoreError> {
     let tz = viewer.tz();
     let mut reply = Reply::new().header(format!("1:1 with {}", truncate(&partner.display_name, 100)));
@@ -90,7 +93,10 @@ pub(crate) async fn agenda_reply(
         MeetingState::Skipped => when = when.plain(" · skipped"),
         MeetingState::Upcoming => {}
     }
-    let content = ctx.db.agenda_content(m.id, s.id, viewer.id).await?;
+    let content = match read {
+        Some(content) => content,
+        None => ctx.db.agenda_content(m.id, s.id, viewer.id).await?,
+    };
     let confirmed = &content.attendance;
     if !confirmed.is_empty() {
         let names: Vec<String> = confirmed.iter().map(|id| name_of(*id, viewer, partner)).collect();

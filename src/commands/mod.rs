@@ -23,7 +23,8 @@ mod series;
 pub use format::{format_date, format_instant};
 pub use personal::{away_notice, skip_for_away};
 pub use resolve::{
-    Actor, Directory, DirectoryError, DirectoryFuture, resolve_actor, resolve_caller, resolve_caller_in_known_workspace,
+    Actor, Directory, DirectoryError, DirectoryFuture, reads_with_caller, resolve_actor, resolve_caller,
+    resolve_caller_in_known_workspace,
 };
 
 use crate::domain::command::Command;

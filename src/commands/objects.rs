@@ -104,7 +104,7 @@ async fn checked(ctx: &Ctx<'_>, actor: &Actor, id: MeetingId) -> Res<(Series, Pe
 async fn agenda_outcome(ctx: &Ctx<'_>, actor: &Actor, s: &Series, p: &Person, m: &Meeting) -> Res<Outcome> {
     // Re-read: the caller's change may have altered the meeting itself.
     let m = ctx.db.meeting(m.id).await?.unwrap_or_else(|| m.clone());
-    let reply = agenda_reply(ctx, &actor.person, p, s, &m).await?;
+    let reply = agenda_reply(ctx, &actor.person, p, s, &m, None).await?;
     Ok(Outcome {
         reply,
         changed: vec![s.id],
@@ -332,5 +332,5 @@ pub async fn agenda_view(ctx: &Ctx<'_>, actor: &Actor, id: MeetingId) -> Result<
     let Some((s, p, m)) = meeting_of(ctx, actor, id).await? else {
         return Ok(None);
     };
-    Ok(Some(agenda_reply(ctx, &actor.person, &p, &s, &m).await?))
+    Ok(Some(agenda_reply(ctx, &actor.person, &p, &s, &m, None).await?))
 }

@@ -5,10 +5,11 @@
 use super::{Ctx, Fail, Res, oops};
 use crate::domain::command::PersonRef;
 use crate::domain::content;
+use crate::domain::model::MeetingId;
 use crate::domain::model::{Category, Meeting, Person, Profile, Series, SeriesState, Workspace};
 use crate::domain::reply::{Button, Reply, Text};
 use crate::domain::schedule;
-use crate::store::Partnership;
+use crate::store::{AgendaContent, CallerWith, Partnership};
 use chrono::{DateTime, Duration, Utc};
 use std::future::Future;
 use std::pin::Pin;
@@ -34,21 +35,41 @@ impl Actor {
 
 /// The caller's 1:1s that have not ended ([`crate::store::Db::partnerships`]),
 /// read in the caller's own read transaction for a command that goes on to
-/// pick one ([`Command::picks_the_callers_one_on_one`]). Taken by the first
-/// pick of the request: a later one reads the 1:1s as they are then. A copy
-/// of the actor carries none.
+/// pick one ([`Command::picks_the_callers_one_on_one`]), and for `agenda`
+/// the agenda of the meeting it will most likely show. Taken by the first
+/// use of the request: a later pick reads the 1:1s as they are then, and an
+/// agenda is used only for the meeting it was read for. A copy of the actor
+/// carries none.
 ///
 /// [`Command::picks_the_callers_one_on_one`]: crate::domain::command::Command::picks_the_callers_one_on_one
 #[derive(Debug, Default)]
-pub struct Prefetched(std::sync::Mutex<Option<Vec<Partnership>>>);
+pub struct Prefetched(std::sync::Mutex<Prefetch>);
+
+#[derive(Debug, Default)]
+struct Prefetch {
+    partnerships: Option<Vec<Partnership>>,
+    agenda: Option<(MeetingId, AgendaContent)>,
+}
 
 impl Prefetched {
-    pub fn new(partnerships: Option<Vec<Partnership>>) -> Prefetched {
-        Prefetched(std::sync::Mutex::new(partnerships))
+    pub fn new(partnerships: Option<Vec<Partnership>>, agenda: Option<(MeetingId, AgendaContent)>) -> Prefetched {
+        Prefetched(std::sync::Mutex::new(Prefetch { partnerships, agenda }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Prefetch> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn take(&self) -> Option<Vec<Partnership>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+        self.lock().partnerships.take()
+    }
+
+    /// The agenda read with the caller, if it was read for `meeting`.
+    pub(crate) fn take_agenda(&self, meeting: MeetingId) -> Option<AgendaContent> {
+        match self.lock().agenda.take() {
+            Some((id, content)) if id == meeting => Some(content),
+            _ => None,
+        }
     }
 }
 
@@ -104,40 +125,48 @@ async fn resolve_known_actor(
     }
 }
 
+/// What to read with the caller for `command` (parsed before the caller is
+/// read): the caller's 1:1s for a command on their only one, and for
+/// `agenda` also the agenda it will show.
+pub fn reads_with_caller(command: &crate::domain::command::Command, now: DateTime<Utc>) -> CallerWith {
+    use crate::domain::command::Command;
+    match command {
+        Command::Agenda { partner: None } => CallerWith::Agenda(now),
+        c if c.picks_the_callers_one_on_one() => CallerWith::OneOnOnes,
+        _ => CallerWith::Nothing,
+    }
+}
+
 /// The verified caller by the platform's ids: their workspace (created, or
 /// renamed when the platform sends a new name) and their person, as
-/// [`resolve_actor`] finds them. Both are read together (`Db::caller`).
+/// [`resolve_actor`] finds them. Both are read together (`Db::caller_with`),
+/// with what `with` asks for (carried in [`Actor::prefetched`]).
 pub async fn resolve_caller(
     ctx: &Ctx<'_>,
     workspace_id: &str,
     workspace_name: &str,
     person_id: &str,
     person_name: &str,
-    with_partnerships: bool,
+    with: CallerWith,
 ) -> Result<Actor, super::CommandError> {
-    let (found, known, partnerships) = if with_partnerships {
-        ctx.db
-            .caller_with_partnerships(ctx.platform, workspace_id, person_id)
-            .await?
-    } else {
-        let (found, known) = ctx.db.caller(ctx.platform, workspace_id, person_id).await?;
-        (found, known, None)
-    };
-    let (workspace, partnerships) = match found {
-        Some(ws) if workspace_name.is_empty() || ws.name == workspace_name => (ws, partnerships),
+    let read = ctx.db.caller_with(ctx.platform, workspace_id, person_id, with).await?;
+    let (workspace, prefetched) = match read.workspace {
+        Some(ws) if workspace_name.is_empty() || ws.name == workspace_name => {
+            (ws, Prefetched::new(read.partnerships, read.agenda))
+        }
         _ => {
             let ws = ctx
                 .db
                 .ensure_workspace(ctx.platform, workspace_id, workspace_name)
                 .await?;
-            (ws, None)
+            (ws, Prefetched::default())
         }
     };
-    let person = resolve_known_actor(ctx, &workspace, known, person_id, person_name).await?;
+    let person = resolve_known_actor(ctx, &workspace, read.person, person_id, person_name).await?;
     Ok(Actor {
         workspace,
         person,
-        prefetched: Prefetched::new(partnerships),
+        prefetched,
     })
 }
 
@@ -658,9 +687,13 @@ mod tests {
             invocation: "/oneonone ",
             line: "agenda",
         };
-        let without = resolve_caller(&ctx, "T1", "acme", "U2", "rahul", false).await.unwrap();
+        let without = resolve_caller(&ctx, "T1", "acme", "U2", "rahul", CallerWith::Nothing)
+            .await
+            .unwrap();
         assert!(without.prefetched.take().is_none());
-        let actor = resolve_caller(&ctx, "T1", "acme", "U2", "rahul", true).await.unwrap();
+        let actor = resolve_caller(&ctx, "T1", "acme", "U2", "rahul", CallerWith::OneOnOnes)
+            .await
+            .unwrap();
 
         // The 1:1 ends after the caller was read: the first pick still works
         // on what was read with the caller (one snapshot), the next does not.
@@ -675,6 +708,40 @@ mod tests {
         assert!(pick_series(&ctx, &actor, None, Want::NotEnded, "agenda").await.is_err());
         // A copy of the actor carries nothing read before.
         assert!(actor.clone().prefetched.take().is_none());
+    }
+
+    /// An agenda read with the caller serves only the meeting it was read
+    /// for, once; a copy of the actor carries none.
+    #[test]
+    fn an_agenda_read_with_the_caller_serves_only_its_own_meeting_once() {
+        let content = AgendaContent {
+            attendance: vec![],
+            points: vec![],
+            comments: vec![],
+            items: vec![],
+            notes: vec![],
+        };
+        let read = Prefetched::new(None, Some((MeetingId(7), content.clone())));
+        assert_eq!(read.take_agenda(MeetingId(8)), None, "another meeting");
+        assert_eq!(read.take_agenda(MeetingId(7)), None, "a miss drops it");
+        let read = Prefetched::new(None, Some((MeetingId(7), content.clone())));
+        assert_eq!(read.clone().take_agenda(MeetingId(7)), None);
+        assert_eq!(read.take_agenda(MeetingId(7)), Some(content));
+        assert_eq!(read.take_agenda(MeetingId(7)), None, "taken once");
+    }
+
+    /// `agenda` on the caller's only 1:1 reads its agenda with the caller;
+    /// other commands on it their 1:1s; the rest the caller alone.
+    #[test]
+    fn what_is_read_with_the_caller_follows_the_command() {
+        use crate::domain::grammar::parse;
+        let now = chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap();
+        let with = |line: &str| reads_with_caller(&parse(line).unwrap(), now);
+        assert_eq!(with("agenda"), CallerWith::Agenda(now));
+        assert_eq!(with("add ship it"), CallerWith::OneOnOnes);
+        assert_eq!(with("held"), CallerWith::OneOnOnes);
+        assert_eq!(with("agenda @sam"), CallerWith::Nothing);
+        assert_eq!(with("history"), CallerWith::Nothing);
     }
 
     /// The slash command reads the caller's 1:1s with the caller exactly

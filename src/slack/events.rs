@@ -83,7 +83,7 @@ async fn handle_event(st: SlackAppState, team_id: String, event: Value) {
             let directory = SlackDirectory { slack: &st.slack };
             let ctx = ctx(&st, &directory, "");
             let found = async {
-                let actor = resolve_caller(&ctx, &team_id, "", user, user, false).await?;
+                let actor = resolve_caller(&ctx, &team_id, "", user, user, crate::store::CallerWith::Nothing).await?;
                 Ok::<_, crate::commands::CommandError>((actor.workspace, actor.person))
             }
             .await;

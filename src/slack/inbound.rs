@@ -2,11 +2,12 @@
 //! bytes by the `VerifiedSlackBody` extractor before the form is parsed.
 
 use super::{SlackAppState, SlackDirectory, deliver_notices, render};
-use crate::commands::{self, Ctx, parse_error_reply, resolve_caller};
+use crate::commands::{self, Ctx, parse_error_reply, reads_with_caller, resolve_caller};
 use crate::domain::grammar;
 use crate::domain::model::Platform;
 use crate::domain::reply::{Outcome, Reply};
 use crate::slack::verify::VerifiedSlackBody;
+use crate::store::CallerWith;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -74,8 +75,11 @@ pub async fn run_text(
     let result = async {
         let parsed = grammar::parse(&unescape(text));
         // A command on the caller's only 1:1 has it read with the caller.
-        let picks = matches!(&parsed, Ok(c) if c.picks_the_callers_one_on_one());
-        let actor = resolve_caller(&ctx, team_id, team_name, user_id, user_name, picks).await?;
+        let with = match &parsed {
+            Ok(c) => reads_with_caller(c, ctx.now),
+            Err(_) => CallerWith::Nothing,
+        };
+        let actor = resolve_caller(&ctx, team_id, team_name, user_id, user_name, with).await?;
         match parsed {
             Ok(command) => commands::apply(&ctx, &actor, command).await,
             Err(e) => Ok(parse_error_reply(ctx.invocation, &e).into()),

@@ -419,6 +419,100 @@ contract!(the_caller_comes_with_their_partnerships_when_asked, |db| {
     );
 });
 
+contract!(
+    the_caller_comes_with_the_agenda_of_their_only_one_on_one_when_asked,
+    |db| {
+        let Pair { ws, m, r, s } = pair(&db).await;
+        // A meeting a week ago (over), one in progress at `during`, the next.
+        let at = |days| t0() + Duration::days(days);
+        let (old, _) = db.insert_meeting(s.id, at(-7), at(-7)).await.unwrap();
+        let (now_on, _) = db.insert_meeting(s.id, at(0), at(0)).await.unwrap();
+        let (next, _) = db.insert_meeting(s.id, at(7), at(7)).await.unwrap();
+        for mt in [&old, &now_on, &next] {
+            db.append_point(s.id, mt.id, r.id, Category::Other, &format!("point of {}", mt.id), t0())
+                .await
+                .unwrap();
+        }
+        db.add_private_note(next.id, r.id, "rahul's", t0()).await.unwrap();
+        db.add_private_note(next.id, m.id, "maria's", t0()).await.unwrap();
+        db.add_action_item(s.id, next.id, r.id, m.id, "an item", None, t0())
+            .await
+            .unwrap();
+        let sqlite = matches!(db, Db::Sqlite(_));
+
+        let during = t0() + Duration::minutes(10);
+        let read = db
+            .caller_with(Platform::Slack, "T1", "U2", CallerWith::Agenda(during))
+            .await
+            .unwrap();
+        assert_eq!((&read.workspace, &read.person), (&Some(ws.clone()), &Some(r.clone())));
+        assert_eq!(
+            read.partnerships,
+            Some(db.partnerships(ws.id, r.id, false).await.unwrap())
+        );
+        if sqlite {
+            // The earliest pending meeting not over, as the caller sees it.
+            let want = db.agenda_content(now_on.id, s.id, r.id).await.unwrap();
+            assert_eq!(read.agenda, Some((now_on.id, want)));
+        } else {
+            assert_eq!(read.agenda, None, "PostgreSQL reads the agenda apart");
+        }
+        // Once that one is over (45 minutes), the next; the viewer's own notes only.
+        let after = t0() + Duration::minutes(46);
+        let read = db
+            .caller_with(Platform::Slack, "T1", "U2", CallerWith::Agenda(after))
+            .await
+            .unwrap();
+        if sqlite {
+            let (id, content) = read.agenda.expect("read with the caller");
+            assert_eq!(id, next.id);
+            assert_eq!(content, db.agenda_content(next.id, s.id, r.id).await.unwrap());
+            assert_eq!(
+                content.notes.iter().map(|n| n.text.as_str()).collect::<Vec<_>>(),
+                ["rahul's"]
+            );
+            assert_eq!(content.items.len(), 1);
+        }
+        // Not asked for: none.
+        for with in [CallerWith::Nothing, CallerWith::OneOnOnes] {
+            let read = db.caller_with(Platform::Slack, "T1", "U2", with).await.unwrap();
+            assert_eq!(read.agenda, None);
+            assert_eq!(read.partnerships.is_some(), with == CallerWith::OneOnOnes);
+        }
+        // No pending meeting left to show: none.
+        let read = db
+            .caller_with(
+                Platform::Slack,
+                "T1",
+                "U2",
+                CallerWith::Agenda(t0() + Duration::days(8)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(read.agenda, None);
+        // Two 1:1s: which one is the command's to find out.
+        let r2 = db.upsert_profile(ws.id, &profile("U3", "chen"), t0()).await.unwrap();
+        db.create_series(&new_series(ws.id, r.id, r2.id)).await.unwrap();
+        let read = db
+            .caller_with(Platform::Slack, "T1", "U2", CallerWith::Agenda(during))
+            .await
+            .unwrap();
+        assert_eq!((read.partnerships.map(|pp| pp.len()), read.agenda), (Some(2), None));
+        // An unknown caller: nothing read for them.
+        let read = db
+            .caller_with(Platform::Slack, "T1", "U9", CallerWith::Agenda(during))
+            .await
+            .unwrap();
+        assert_eq!(
+            read,
+            CallerRead {
+                workspace: Some(ws),
+                ..CallerRead::default()
+            }
+        );
+    }
+);
+
 contract!(partnerships_pair_each_series_with_the_partner, |db| {
     let Pair { ws, m, r, s } = pair(&db).await;
     let r2 = db.upsert_profile(ws.id, &profile("U3", "chen"), t0()).await.unwrap();

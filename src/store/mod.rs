@@ -218,6 +218,33 @@ pub struct Partnership {
     pub pending: Option<Vec<Meeting>>,
 }
 
+/// What [`Db::caller_with`] reads beside the caller, in the same read
+/// transaction on SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerWith {
+    /// The caller's workspace and person only.
+    Nothing,
+    /// Their 1:1s that have not ended ([`Db::partnerships`]).
+    OneOnOnes,
+    /// Their 1:1s and, when there is only one, the agenda ([`Db::agenda_content`],
+    /// as the caller sees it) of its earliest pending meeting not over at
+    /// this time. PostgreSQL reads no agenda here (its reads are separate
+    /// round trips either way).
+    Agenda(DateTime<Utc>),
+}
+
+/// What [`Db::caller_with`] read.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CallerRead {
+    pub workspace: Option<Workspace>,
+    /// The caller, if known in that workspace.
+    pub person: Option<Person>,
+    /// Asked for and the caller known: their 1:1s.
+    pub partnerships: Option<Vec<Partnership>>,
+    /// Asked for and found: the agenda of that meeting.
+    pub agenda: Option<(MeetingId, AgendaContent)>,
+}
+
 /// What a refresh after changes to some 1:1s shows again
 /// ([`Db::refresh_targets`]): each posted copy of their agendas (with the
 /// person it was posted to) and the people among their participants who
@@ -504,8 +531,10 @@ impl Db {
         workspace: &str,
         person: &str,
     ) -> Result<(Option<Workspace>, Option<Person>)> {
-        let (ws, p, _) = self.caller_reading(platform, workspace, person, false).await?;
-        Ok((ws, p))
+        let read = self
+            .caller_with(platform, workspace, person, CallerWith::Nothing)
+            .await?;
+        Ok((read.workspace, read.person))
     }
 
     /// [`Db::caller`], and if the person is known their 1:1s that have not
@@ -517,39 +546,72 @@ impl Db {
         workspace: &str,
         person: &str,
     ) -> Result<(Option<Workspace>, Option<Person>, Option<Vec<Partnership>>)> {
-        self.caller_reading(platform, workspace, person, true).await
+        let read = self
+            .caller_with(platform, workspace, person, CallerWith::OneOnOnes)
+            .await?;
+        Ok((read.workspace, read.person, read.partnerships))
     }
 
-    async fn caller_reading(
+    /// The caller by the platform's ids ([`Db::caller`]) and what `with`
+    /// asks for beside them; on SQLite all in one read transaction.
+    pub async fn caller_with(
         &self,
         platform: Platform,
         workspace: &str,
         person: &str,
-        with_partnerships: bool,
-    ) -> Result<(Option<Workspace>, Option<Person>, Option<Vec<Partnership>>)> {
-        type Rows = (Option<WorkspaceRow>, Option<PersonRow>, Option<PartnershipRows>);
-        let (ws, p, partnerships): Rows = match self {
+        with: CallerWith,
+    ) -> Result<CallerRead> {
+        type Rows = (
+            Option<WorkspaceRow>,
+            Option<PersonRow>,
+            Option<PartnershipRows>,
+            Option<(i64, AgendaRows)>,
+        );
+        let (ws, p, partnerships, agenda): Rows = match self {
             Db::Sqlite(s) => s.readers.snapshot(|c| {
                 let ws: Option<WorkspaceRow> =
                     read!(@lite c, optional, WORKSPACE_BY_EXTERNAL, platform.as_str(), workspace)?;
                 let p: Option<PersonRow> =
                     read!(@lite c, optional, PERSON_BY_EXTERNALS, platform.as_str(), workspace, person)?;
-                let partnerships = match (&ws, &p) {
-                    (Some(ws), Some(p)) if with_partnerships => Some(lite_partnerships(c, ws.id(), p.id(), false)?),
+                let (Some(ws_row), Some(p_row)) = (&ws, &p) else {
+                    return Ok((ws, p, None, None));
+                };
+                if with == CallerWith::Nothing {
+                    return Ok((ws, p, None, None));
+                }
+                let partnerships = lite_partnerships(c, ws_row.id(), p_row.id(), false)?;
+                // The only 1:1's earliest pending meeting not over yet: the one
+                // the agenda command shows unless the cadence has an earlier
+                // slot without a meeting (the command checks the id).
+                let agenda = match (with, &partnerships) {
+                    (CallerWith::Agenda(now), (series, _, Some(pending))) => match series.as_slice() {
+                        [only] => pending
+                            .iter()
+                            .find(|m| m.scheduled_at() + only.duration_minutes() * 60 > ts_of(now))
+                            .map(|m| lite_agenda(c, m.id(), only.id(), p_row.id()).map(|rows| (m.id(), rows)))
+                            .transpose()?,
+                        _ => None,
+                    },
                     _ => None,
                 };
-                Ok((ws, p, partnerships))
+                Ok((ws, p, Some(partnerships), agenda))
             })?,
             Db::Postgres(_) => {
                 let Some(ws) = self.workspace_by_external(platform, workspace).await? else {
-                    return Ok((None, None, None));
+                    return Ok(CallerRead::default());
                 };
                 let p = self.person_by_external(ws.id, person).await?;
                 let partnerships = match &p {
-                    Some(p) if with_partnerships => Some(self.partnerships(ws.id, p.id, false).await?),
+                    Some(p) if with != CallerWith::Nothing => Some(self.partnerships(ws.id, p.id, false).await?),
                     _ => None,
                 };
-                return Ok((Some(ws), p, partnerships));
+                // Separate round trips either way: the agenda command reads it.
+                return Ok(CallerRead {
+                    workspace: Some(ws),
+                    person: p,
+                    partnerships,
+                    agenda: None,
+                });
             }
         };
         let p: Option<Person> = p.map(TryInto::try_into).transpose()?;
@@ -557,7 +619,14 @@ impl Db {
             (Some(p), Some(rows)) => Some(partnerships_of(rows, p.id)?),
             _ => None,
         };
-        Ok((ws.map(TryInto::try_into).transpose()?, p, partnerships))
+        Ok(CallerRead {
+            workspace: ws.map(TryInto::try_into).transpose()?,
+            person: p,
+            partnerships,
+            agenda: agenda
+                .map(|(id, rows)| agenda_of(rows).map(|content| (MeetingId(id), content)))
+                .transpose()?,
+        })
     }
 
     // ------------------------------------------------------------ people
@@ -1370,40 +1439,16 @@ impl Db {
         series: SeriesId,
         viewer: PersonId,
     ) -> Result<AgendaContent> {
-        type Rows = (
-            Vec<i64>,
-            Vec<TalkingPointRow>,
-            Vec<CommentRow>,
-            Vec<ActionRow>,
-            Vec<NoteRow>,
-        );
-        let (attendance, points, comments, items, notes): Rows = match self {
-            Db::Sqlite(s) => s.readers.snapshot(|c| {
-                Ok((
-                    read!(@lite c, all, ATTENDANCE_OF_MEETING, meeting.0)?,
-                    read!(@lite c, all, POINTS_OF_MEETING, meeting.0)?,
-                    read!(@lite c, all, COMMENTS_OF_MEETING, meeting.0)?,
-                    read!(@lite c, all, OPEN_ITEMS_OF_SERIES, series.0)?,
-                    read!(@lite c, all, NOTES_OF_AUTHOR, meeting.0, viewer.0)?,
-                ))
-            })?,
-            Db::Postgres(_) => {
-                return Ok(AgendaContent {
-                    attendance: self.attendance(meeting).await?,
-                    points: self.talking_points(meeting).await?,
-                    comments: self.comments_for_meeting(meeting).await?,
-                    items: self.open_action_items_for_series(series).await?,
-                    notes: self.private_notes(meeting, viewer).await?,
-                });
-            }
-        };
-        Ok(AgendaContent {
-            attendance: attendance.into_iter().map(PersonId).collect(),
-            points: points.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
-            comments: comments.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
-            items: items.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
-            notes: notes.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
-        })
+        match self {
+            Db::Sqlite(s) => agenda_of(s.readers.snapshot(|c| lite_agenda(c, meeting.0, series.0, viewer.0))?),
+            Db::Postgres(_) => Ok(AgendaContent {
+                attendance: self.attendance(meeting).await?,
+                points: self.talking_points(meeting).await?,
+                comments: self.comments_for_meeting(meeting).await?,
+                items: self.open_action_items_for_series(series).await?,
+                notes: self.private_notes(meeting, viewer).await?,
+            }),
+        }
     }
 
     // ------------------------------------------------------------ inbound events
@@ -1426,6 +1471,37 @@ impl Db {
 /// The rows of [`Db::partnerships`]: the 1:1s, the partners, and the
 /// pending meetings when there is exactly one 1:1.
 type PartnershipRows = (Vec<SeriesRow>, Vec<PersonRow>, Option<Vec<MeetingRow>>);
+
+/// The rows of an [`AgendaContent`].
+type AgendaRows = (
+    Vec<i64>,
+    Vec<TalkingPointRow>,
+    Vec<CommentRow>,
+    Vec<ActionRow>,
+    Vec<NoteRow>,
+);
+
+/// [`AgendaRows`] of `meeting` (of `series`) as `viewer` sees it, read on a
+/// SQLite connection (inside a snapshot).
+fn lite_agenda(c: &rusqlite::Connection, meeting: i64, series: i64, viewer: i64) -> rusqlite::Result<AgendaRows> {
+    Ok((
+        read!(@lite c, all, ATTENDANCE_OF_MEETING, meeting)?,
+        read!(@lite c, all, POINTS_OF_MEETING, meeting)?,
+        read!(@lite c, all, COMMENTS_OF_MEETING, meeting)?,
+        read!(@lite c, all, OPEN_ITEMS_OF_SERIES, series)?,
+        read!(@lite c, all, NOTES_OF_AUTHOR, meeting, viewer)?,
+    ))
+}
+
+fn agenda_of((attendance, points, comments, items, notes): AgendaRows) -> Result<AgendaContent> {
+    Ok(AgendaContent {
+        attendance: attendance.into_iter().map(PersonId).collect(),
+        points: points.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+        comments: comments.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+        items: items.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+        notes: notes.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+    })
+}
 
 /// [`PartnershipRows`] read on a SQLite connection (inside a snapshot).
 fn lite_partnerships(

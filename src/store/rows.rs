@@ -218,6 +218,9 @@ impl SeriesRow {
     pub(super) fn participants(&self) -> [i64; 2] {
         [self.manager_id, self.report_id]
     }
+    pub(super) fn duration_minutes(&self) -> i64 {
+        self.duration_minutes
+    }
 }
 
 impl TryFrom<SeriesRow> for Series {
@@ -251,6 +254,16 @@ row! {
         state: String,
         skip_reason: Option<String>,
         closed_at: Option<i64>,
+    }
+}
+
+impl MeetingRow {
+    pub(super) fn id(&self) -> i64 {
+        self.id
+    }
+    /// When it is scheduled, in seconds since the epoch (as stored).
+    pub(super) fn scheduled_at(&self) -> i64 {
+        self.scheduled_at
     }
 }
 

@@ -139,7 +139,15 @@ async fn actor(
         return Ok(None);
     };
     let name = activity.from.name.clone().unwrap_or_default();
-    let Actor { workspace, person, .. } = resolve_caller(ctx, tenant, "", &activity.from.id, &name, false).await?;
+    let Actor { workspace, person, .. } = resolve_caller(
+        ctx,
+        tenant,
+        "",
+        &activity.from.id,
+        &name,
+        crate::store::CallerWith::Nothing,
+    )
+    .await?;
     let now = st.app.clock.now();
     ctx.db
         .saw_teams_conversation(
