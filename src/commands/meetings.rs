@@ -19,13 +19,13 @@ pub(crate) fn today_for(ctx: &Ctx<'_>, p: &Person) -> NaiveDate {
     ctx.now.with_timezone(&p.tz()).date_naive()
 }
 
-fn name_of(id: PersonId, a: &Person, b: &Person) -> String {
+fn name_of<'a>(id: PersonId, a: &'a Person, b: &'a Person) -> &'a str {
     if id == a.id {
-        a.display_name.clone()
+        &a.display_name
     } else if id == b.id {
-        b.display_name.clone()
+        &b.display_name
     } else {
-        "someone".to_string()
+        "someone"
     }
 }
 
@@ -99,7 +99,7 @@ pub(crate) async fn agenda_reply(
     };
     let confirmed = &content.attendance;
     if !confirmed.is_empty() {
-        let names: Vec<String> = confirmed.iter().map(|id| name_of(*id, viewer, partner)).collect();
+        let names: Vec<&str> = confirmed.iter().map(|id| name_of(*id, viewer, partner)).collect();
         when = when.plain(format!(" · ✅ {} will be there", names.join(" and ")));
     }
     reply = reply.context(when);
@@ -127,7 +127,7 @@ pub(crate) async fn agenda_reply(
         let mut t = Text::new().bold(format!("Open action items ({})", items.len()));
         for a in items.iter().take(MAX_POINTS_SHOWN) {
             t = t.newline();
-            t = action_line(t, a, &name_of(a.owner_id, viewer, partner), today);
+            t = action_line(t, a, name_of(a.owner_id, viewer, partner), today);
         }
         reply = reply.section(t);
     }
@@ -653,7 +653,7 @@ pub(crate) async fn history(
                 } else {
                     "☐ "
                 });
-            t = action_line(t, a, &name_of(a.owner_id, &actor.person, &p), today);
+            t = action_line(t, a, name_of(a.owner_id, &actor.person, &p), today);
         }
         for note in ctx.db.private_notes(m.id, actor.person.id).await?.iter().take(10) {
             t = t.newline().plain("🔒 ").user(note.text.clone());

@@ -791,9 +791,13 @@ fn one_line(s: &str, max: usize) -> String {
 /// Splits mrkdwn into pieces of at most `max` characters: at the last line
 /// break that fits, else at the last space, else (one enormous word) at the
 /// last position that does not break an entity. Blank pieces are dropped.
-fn split_mrkdwn(s: &str, max: usize) -> Vec<String> {
+fn split_mrkdwn(s: String, max: usize) -> Vec<String> {
+    // The common case, one piece without line breaks at its ends: moved, not copied.
+    if (s.len() <= max || s.chars().count() <= max) && s.trim_matches('\n').len() == s.len() {
+        return if s.trim().is_empty() { Vec::new() } else { vec![s] };
+    }
     let mut out = Vec::new();
-    let mut rest = s;
+    let mut rest = s.as_str();
     while rest.chars().count() > max {
         let window = &rest[..byte_index(rest, max)];
         let (piece, next) = if let Some(i) = window.rfind('\n').filter(|&i| i > 0) {
@@ -944,7 +948,7 @@ fn render(reply: &Reply, max_blocks: usize, with_text: bool) -> Rendered {
             }
             Block::Section(t) => {
                 fallback.next_block();
-                for piece in split_mrkdwn(&mrkdwn(t, &mut fallback), MAX_SECTION_TEXT) {
+                for piece in split_mrkdwn(mrkdwn(t, &mut fallback), MAX_SECTION_TEXT) {
                     blocks.push(Kit::Section {
                         text: Mrkdwn { text: piece },
                     });
