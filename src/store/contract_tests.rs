@@ -895,6 +895,10 @@ async fn query_plans_use_the_indexes() {
             PEOPLE_BY_NAME,
             &["people_by_name_key", "people_by_lower_external_id"][..],
         ),
+        (
+            CALLER_BY_EXTERNALS,
+            &["sqlite_autoindex_workspaces_1", "sqlite_autoindex_people_1"][..],
+        ),
     ] {
         let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("explain query plan {q}")))
             .bind(1_i64)
@@ -912,6 +916,27 @@ async fn query_plans_use_the_indexes() {
             "a scan in {plan:?} for {q}"
         );
     }
+}
+
+/// `CallerRow` decodes the caller's statement by position: the workspace's
+/// columns, then the person's, each in its row type's order.
+#[tokio::test]
+async fn the_callers_statement_lists_the_columns_in_its_row_types_order() {
+    let db = crate::store::testing::fresh_sqlite().await;
+    let Db::Sqlite(s) = &db else { unreachable!() };
+    let names = s
+        .readers
+        .read(|c| {
+            let st = c.prepare(CALLER_BY_EXTERNALS)?;
+            Ok(st.column_names().into_iter().map(str::to_owned).collect::<Vec<_>>())
+        })
+        .unwrap();
+    let want: Vec<&str> = <WorkspaceRow as lite::FromLite>::COLUMNS
+        .iter()
+        .chain(<PersonRow as lite::FromLite>::COLUMNS)
+        .copied()
+        .collect();
+    assert_eq!(names, want);
 }
 
 #[tokio::test]

@@ -294,9 +294,13 @@ const POSTED_OF_SERIES: &str = "select p.id, p.meeting_id, p.person_id, p.channe
 const WORKSPACE_BY_EXTERNAL: &str = "select id, platform, external_id, name, overdue_after_days from workspaces
     where platform = $1 and external_id = $2";
 const PERSON_BY_EXTERNAL: &str = "select * from people where workspace_id = $1 and external_id = $2";
-/// A person by their platform id and their workspace's.
-const PERSON_BY_EXTERNALS: &str = "select p.* from workspaces w join people p on p.workspace_id = w.id
-    where w.platform = $1 and w.external_id = $2 and p.external_id = $3";
+/// A workspace by its platform id with, if known there, the person of this
+/// platform id ([`CallerRow`]: the columns of each in its row type's order).
+const CALLER_BY_EXTERNALS: &str = "select w.id, w.platform, w.external_id, w.name, w.overdue_after_days,
+        p.id, p.workspace_id, p.external_id, p.display_name, p.email, p.platform_tz, p.tz_override,
+        p.work_start_min, p.work_end_min, p.nudges, p.away_until, p.profile_refreshed_at, p.name_key
+    from workspaces w left join people p on p.workspace_id = w.id and p.external_id = $3
+    where w.platform = $1 and w.external_id = $2";
 /// People by a typed name or platform id, any case. Two indexed halves: an
 /// `or` of the two would read every person of the workspace on SQLite.
 const PEOPLE_BY_NAME: &str = "select * from people where workspace_id = $1 and name_key = $2
@@ -569,10 +573,12 @@ impl Db {
         );
         let (ws, p, partnerships, agenda): Rows = match self {
             Db::Sqlite(s) => s.readers.snapshot(|c| {
-                let ws: Option<WorkspaceRow> =
-                    read!(@lite c, optional, WORKSPACE_BY_EXTERNAL, platform.as_str(), workspace)?;
-                let p: Option<PersonRow> =
-                    read!(@lite c, optional, PERSON_BY_EXTERNALS, platform.as_str(), workspace, person)?;
+                let found: Option<CallerRow> =
+                    read!(@lite c, optional, CALLER_BY_EXTERNALS, platform.as_str(), workspace, person)?;
+                let (ws, p) = match found {
+                    Some(CallerRow(ws, p)) => (Some(ws), p),
+                    None => (None, None),
+                };
                 let (Some(ws_row), Some(p_row)) = (&ws, &p) else {
                     return Ok((ws, p, None, None));
                 };

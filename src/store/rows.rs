@@ -168,6 +168,28 @@ impl PersonRow {
     }
 }
 
+/// Columns of [`WorkspaceRow`] and of [`PersonRow`].
+const WORKSPACE_COLUMNS: usize = 5;
+const PERSON_COLUMNS: usize = 13;
+
+/// A workspace and, when known there, a person: one row of a statement that
+/// selects the workspace's columns, then the person's (left-joined), each in
+/// the order of its row type (`CALLER_BY_EXTERNALS`; a test holds the two
+/// orders together).
+pub(super) struct CallerRow(pub(super) WorkspaceRow, pub(super) Option<PersonRow>);
+
+impl super::lite::FromLite for CallerRow {
+    fn from_lite(row: &rusqlite::Row<'_>, _: &[usize]) -> rusqlite::Result<Self> {
+        let ws: [usize; WORKSPACE_COLUMNS] = std::array::from_fn(|i| i);
+        let person: [usize; PERSON_COLUMNS] = std::array::from_fn(|i| WORKSPACE_COLUMNS + i);
+        let known = row.get::<_, Option<i64>>(WORKSPACE_COLUMNS)?.is_some();
+        Ok(CallerRow(
+            WorkspaceRow::from_lite(row, &ws)?,
+            known.then(|| PersonRow::from_lite(row, &person)).transpose()?,
+        ))
+    }
+}
+
 impl TryFrom<PersonRow> for Person {
     type Error = StoreError;
     fn try_from(r: PersonRow) -> Result<Self> {
