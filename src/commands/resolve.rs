@@ -5,8 +5,7 @@
 use super::{Ctx, Fail, Res, oops};
 use crate::domain::command::PersonRef;
 use crate::domain::content;
-use crate::domain::model::MeetingId;
-use crate::domain::model::{Category, Meeting, Person, Profile, Series, SeriesState, Workspace};
+use crate::domain::model::{Category, Meeting, MeetingId, Person, Profile, Series, SeriesState, Workspace};
 use crate::domain::reply::{Button, Reply, Text};
 use crate::domain::schedule;
 use crate::store::{AgendaContent, CallerWith, Partnership};

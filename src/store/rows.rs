@@ -168,9 +168,11 @@ impl PersonRow {
     }
 }
 
-/// Columns of [`WorkspaceRow`] and of [`PersonRow`].
+/// Columns of [`WorkspaceRow`] and of [`PersonRow`] (checked at compile time).
 const WORKSPACE_COLUMNS: usize = 5;
 const PERSON_COLUMNS: usize = 13;
+const _: () = assert!(WORKSPACE_COLUMNS == <WorkspaceRow as super::lite::FromLite>::COLUMNS.len());
+const _: () = assert!(PERSON_COLUMNS == <PersonRow as super::lite::FromLite>::COLUMNS.len());
 
 /// A workspace and, when known there, a person: one row of a statement that
 /// selects the workspace's columns, then the person's (left-joined), each in
