@@ -18,7 +18,8 @@ use std::pin::Pin;
 pub struct Actor {
     pub workspace: Workspace,
     pub person: Person,
-    /// The caller's 1:1s, when they were read with the caller.
+    /// What was read with the caller: their 1:1s, and for `agenda` the
+    /// agenda it will most likely show.
     pub prefetched: Prefetched,
 }
 

@@ -139,13 +139,19 @@ mod tests {
             .and_then(|s| s["request_id"].as_str())
     }
 
-    #[tokio::test]
-    async fn json_log_lines_of_a_request_carry_its_request_id() {
+    /// The router on a closed database: `/readyz` then logs a warning from
+    /// inside the handler.
+    async fn app_that_warns_on_readyz() -> Router {
         let db = crate::store::testing::fresh_sqlite().await;
         let clock = Clock::frozen(chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap());
         let app = router(AppState { db: db.clone(), clock }, None, None);
-        // A closed pool makes /readyz log a warning from inside the handler.
         db.close().await;
+        app
+    }
+
+    #[tokio::test]
+    async fn json_log_lines_of_a_request_carry_its_request_id() {
+        let app = app_that_warns_on_readyz().await;
         let logs = Captured::default();
         let _scope = tracing::subscriber::set_default(crate::telemetry::subscriber(
             LogFormat::Json,
@@ -190,10 +196,7 @@ mod tests {
     /// asked for (`init` asks only when stderr is a terminal).
     #[tokio::test]
     async fn text_log_lines_name_their_request_and_are_plain_unless_colours_are_asked_for() {
-        let db = crate::store::testing::fresh_sqlite().await;
-        let clock = Clock::frozen(chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap());
-        let app = router(AppState { db: db.clone(), clock }, None, None);
-        db.close().await;
+        let app = app_that_warns_on_readyz().await;
         for ansi in [false, true] {
             let logs = Captured::default();
             let _scope = tracing::subscriber::set_default(crate::telemetry::subscriber(

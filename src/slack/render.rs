@@ -610,6 +610,16 @@ fn bold(inner: &str) -> String {
     format!("{lead}*{trimmed}*{trail}")
 }
 
+/// Appends to `out` with `write`, then copies what it wrote into the
+/// fallback (if open): written once, not twice.
+fn written_and_copied(out: &mut String, fallback: Option<&mut String>, write: impl FnOnce(&mut String)) {
+    let at = out.len();
+    write(out);
+    if let Some(fb) = fallback {
+        fb.push_str(&out[at..]);
+    }
+}
+
 /// One `Text` as mrkdwn; its part of the `text` fallback appended to
 /// `fallback` on the way (see [`Fallback`]): the same escaping, so user text
 /// is neutralised once and copied, but no `*` or backticks.
@@ -618,18 +628,8 @@ fn mrkdwn(text: &Text, fallback: &mut Fallback) -> String {
     for span in &text.0 {
         let fb = fallback.open();
         match span {
-            // Written once, copied into the fallback as it is.
-            Span::Plain(_) | Span::User(_) => {
-                let at = out.len();
-                match span {
-                    Span::User(s) => neutralise_into(&mut out, s),
-                    Span::Plain(s) => escape_into(&mut out, s),
-                    _ => {}
-                }
-                if let Some(fb) = fb {
-                    fb.push_str(&out[at..]);
-                }
-            }
+            Span::Plain(s) => written_and_copied(&mut out, fb, |o| escape_into(o, s)),
+            Span::User(s) => written_and_copied(&mut out, fb, |o| neutralise_into(o, s)),
             Span::Bold(s) => {
                 let escaped = escape(s);
                 out.push_str(&bold(&escaped));

@@ -393,9 +393,10 @@ contract!(the_caller_is_found_by_the_platform_ids, |db| {
 contract!(the_caller_comes_with_their_partnerships_when_asked, |db| {
     let Pair { ws, m, r, s } = pair(&db).await;
     let (next, _) = db.insert_meeting(s.id, t0() + Duration::days(7), t0()).await.unwrap();
-    let (found, me, pp) = db.caller_with_partnerships(Platform::Slack, "T1", "U2").await.unwrap();
-    assert_eq!((found, me), (Some(ws.clone()), Some(r.clone())));
-    let pp = pp.expect("read with the caller");
+    let with = |person| db.caller_with(Platform::Slack, "T1", person, CallerWith::OneOnOnes);
+    let read = with("U2").await.unwrap();
+    assert_eq!((read.workspace, read.person), (Some(ws.clone()), Some(r.clone())));
+    let pp = read.partnerships.expect("read with the caller");
     assert_eq!(pp, db.partnerships(ws.id, r.id, false).await.unwrap());
     assert_eq!(
         (&pp[0].series, &pp[0].partner, &pp[0].pending),
@@ -406,16 +407,20 @@ contract!(the_caller_comes_with_their_partnerships_when_asked, |db| {
     let mut ended = s.clone();
     ended.state = SeriesState::Ended;
     db.update_series(&ended).await.unwrap();
-    let (_, _, pp) = db.caller_with_partnerships(Platform::Slack, "T1", "U2").await.unwrap();
-    assert_eq!(pp, Some(vec![]));
+    assert_eq!(with("U2").await.unwrap().partnerships, Some(vec![]));
     // An unknown person or workspace: nothing to read them for.
     assert_eq!(
-        db.caller_with_partnerships(Platform::Slack, "T1", "U9").await.unwrap(),
-        (Some(ws), None, None)
+        with("U9").await.unwrap(),
+        CallerRead {
+            workspace: Some(ws),
+            ..CallerRead::default()
+        }
     );
     assert_eq!(
-        db.caller_with_partnerships(Platform::Slack, "T9", "U2").await.unwrap(),
-        (None, None, None)
+        db.caller_with(Platform::Slack, "T9", "U2", CallerWith::OneOnOnes)
+            .await
+            .unwrap(),
+        CallerRead::default()
     );
 });
 

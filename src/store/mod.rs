@@ -541,21 +541,6 @@ impl Db {
         Ok((read.workspace, read.person))
     }
 
-    /// [`Db::caller`], and if the person is known their 1:1s that have not
-    /// ended ([`Db::partnerships`]), read in the same transaction: for a
-    /// command that goes on to pick the caller's 1:1.
-    pub async fn caller_with_partnerships(
-        &self,
-        platform: Platform,
-        workspace: &str,
-        person: &str,
-    ) -> Result<(Option<Workspace>, Option<Person>, Option<Vec<Partnership>>)> {
-        let read = self
-            .caller_with(platform, workspace, person, CallerWith::OneOnOnes)
-            .await?;
-        Ok((read.workspace, read.person, read.partnerships))
-    }
-
     /// The caller by the platform's ids ([`Db::caller`]) and what `with`
     /// asks for beside them; on SQLite all in one read transaction.
     pub async fn caller_with(
