@@ -165,7 +165,7 @@ async fn dm_command(st: &SlackAppState, team_id: &str, user: &str, channel: &str
             if let Err(e) = st
                 .slack
                 .api
-                .post_message(&token, team_id, channel, render::message(&outcome.reply))
+                .post_message(&token, team_id, channel, render::message(outcome.reply))
                 .await
             {
                 tracing::warn!(error = %e, "DM answer not sent");
@@ -294,7 +294,7 @@ async fn on_reaction(st: &SlackAppState, team_id: &str, event: &Value) {
     if let Err(e) = st
         .slack
         .api
-        .post_message(&token, team_id, channel, render::message(&prompt))
+        .post_message(&token, team_id, channel, render::message(prompt))
         .await
     {
         tracing::warn!(error = %e, "reaction prompt not sent");

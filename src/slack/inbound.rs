@@ -46,9 +46,9 @@ pub async fn slash_command(State(st): State<SlackAppState>, VerifiedSlackBody { 
             deliver_notices(st.slack.clone(), cmd.team_id.clone(), outcome.notices);
             // Marks the 1:1s changed and returns; the refresh runs after the answer.
             super::sync::refresh(&st, &cmd.team_id, &outcome.changed);
-            render::CommandResponse::new(&outcome.reply).into_response()
+            render::CommandResponse::new(outcome.reply).into_response()
         }
-        Err(reply) => render::CommandResponse::new(&reply).into_response(),
+        Err(reply) => render::CommandResponse::new(reply).into_response(),
     }
 }
 

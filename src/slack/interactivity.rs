@@ -166,7 +166,7 @@ async fn block_action(st: SlackAppState, team_id: String, user_id: String, p: Va
                     .api
                     .respond(
                         url,
-                        render::message(&outcome.reply),
+                        render::message(outcome.reply),
                         ephemeral && outcome.agenda.is_some(),
                     )
                     .await
@@ -188,7 +188,7 @@ async fn dm(st: &SlackAppState, team_id: &str, user_id: &str, reply: &Reply) {
         let channel = st.slack.api.open_dm(&token, team_id, user_id).await?;
         st.slack
             .api
-            .post_message(&token, team_id, &channel, render::message(reply))
+            .post_message(&token, team_id, &channel, render::message(reply.clone()))
             .await
     }
     .await;
@@ -539,7 +539,7 @@ async fn shortcut(st: SlackAppState, team_id: String, user_id: String, p: Value)
     if choices.is_empty() {
         let reply = Reply::text("You don't have an active 1:1 yet, so there's no agenda to add this to.");
         if let Some(url) = s(&p, &["response_url"]) {
-            let _ = st.slack.api.respond(url, render::message(&reply), false).await;
+            let _ = st.slack.api.respond(url, render::message(reply), false).await;
         }
         return;
     }

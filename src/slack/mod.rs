@@ -262,7 +262,7 @@ pub fn deliver_notices(slack: SlackState, team_id: String, notices: Vec<Notice>)
                 let channel = slack.api.open_dm(&token, &team_id, &n.to_external).await?;
                 slack
                     .api
-                    .post_message(&token, &team_id, &channel, render::message(&n.reply))
+                    .post_message(&token, &team_id, &channel, render::message(n.reply))
                     .await
             }
             .await;

@@ -59,7 +59,7 @@ const ELLIPSIS: char = '…';
 const ACTION_SUFFIX: char = '#';
 
 /// The message content for a Reply: blocks + a plain `text` fallback.
-pub fn message(reply: &Reply) -> SlackMessageContent {
+pub fn message(reply: Reply) -> SlackMessageContent {
     let Rendered { blocks, text } = render(reply, MAX_MESSAGE_BLOCKS, true);
     let content = SlackMessageContent::new().with_text(text);
     if blocks.is_empty() {
@@ -71,7 +71,7 @@ pub fn message(reply: &Reply) -> SlackMessageContent {
 }
 
 /// The blocks of the App Home tab (`views.publish`), where up to 100 fit.
-pub fn home_blocks(reply: &Reply) -> Vec<SlackBlock> {
+pub fn home_blocks(reply: Reply) -> Vec<SlackBlock> {
     render(reply, MAX_VIEW_BLOCKS, false)
         .blocks
         .into_iter()
@@ -92,10 +92,11 @@ pub struct CommandResponse {
 }
 
 impl CommandResponse {
-    pub fn new(reply: &Reply) -> CommandResponse {
+    pub fn new(reply: Reply) -> CommandResponse {
+        let visibility = reply.visibility;
         let Rendered { blocks, text } = render(reply, MAX_MESSAGE_BLOCKS, true);
         CommandResponse {
-            response_type: match reply.visibility {
+            response_type: match visibility {
                 Visibility::Ephemeral => "ephemeral",
                 Visibility::InChannel => "in_channel",
             },
@@ -598,16 +599,21 @@ fn clean_layout(s: &str) -> String {
     out
 }
 
-/// `*text*` for our own emphasised wording. Surrounding whitespace is moved
-/// outside the stars, where Slack needs it to recognise them.
-fn bold(inner: &str) -> String {
+/// `*inner*` appended to `out`, for our own emphasised wording. Surrounding
+/// whitespace is moved outside the stars, where Slack needs it to recognise
+/// them. `inner` is written by `write`, which must keep whitespace as it is
+/// (escaping does: it replaces only `&`, `<` and `>`).
+fn bold_into(out: &mut String, inner: &str, write: impl FnOnce(&mut String, &str)) {
     let trimmed = inner.trim();
     if trimmed.is_empty() {
-        return inner.to_string();
+        out.push_str(inner);
+        return;
     }
-    let lead = &inner[..inner.len() - inner.trim_start().len()];
-    let trail = &inner[inner.trim_end().len()..];
-    format!("{lead}*{trimmed}*{trail}")
+    out.push_str(&inner[..inner.len() - inner.trim_start().len()]);
+    out.push('*');
+    write(out, trimmed);
+    out.push('*');
+    out.push_str(&inner[inner.trim_end().len()..]);
 }
 
 /// Appends to `out` with `write`, then copies what it wrote into the
@@ -624,22 +630,33 @@ fn written_and_copied(out: &mut String, fallback: Option<&mut String>, write: im
 /// `fallback` on the way (see [`Fallback`]): the same escaping, so user text
 /// is neutralised once and copied, but no `*` or backticks.
 fn mrkdwn(text: &Text, fallback: &mut Fallback) -> String {
-    let mut out = String::new();
+    // What the spans say, and a little room for escapes: one allocation.
+    let size: usize = text
+        .0
+        .iter()
+        .map(|span| match span {
+            Span::Plain(s) | Span::Bold(s) | Span::User(s) | Span::BoldUser(s) | Span::Code(s) => s.len() + 2,
+            Span::Newline => 1,
+        })
+        .sum();
+    let mut out = String::with_capacity(size + size / 8);
     for span in &text.0 {
         let fb = fallback.open();
         match span {
             Span::Plain(s) => written_and_copied(&mut out, fb, |o| escape_into(o, s)),
             Span::User(s) => written_and_copied(&mut out, fb, |o| neutralise_into(o, s)),
             Span::Bold(s) => {
-                let escaped = escape(s);
-                out.push_str(&bold(&escaped));
+                bold_into(&mut out, s, escape_into);
                 if let Some(fb) = fb {
-                    fb.push_str(&escaped);
+                    escape_into(fb, s);
                 }
             }
             // Emphasis cannot span lines in mrkdwn: a name is one line anyway.
             Span::BoldUser(s) => {
-                out.push_str(&bold(&neutralise(s.replace(['\r', '\n'], " ").trim())));
+                // Neutralised first: it may turn a control character at
+                // either end into a space, which must go outside the stars.
+                let inner = neutralise(s.replace(['\r', '\n'], " ").trim());
+                bold_into(&mut out, &inner, |o, t| o.push_str(t));
                 if let Some(fb) = fb {
                     neutralise_into(fb, s);
                 }
@@ -768,14 +785,7 @@ fn truncate(s: &str, max: usize) -> String {
 /// Plain text (headers, button labels): one line, cut to `max` characters.
 /// plain_text is shown as is by Slack, so it is not escaped.
 fn one_line(s: &str, max: usize) -> String {
-    // Most labels are short single-spaced ASCII already: taken as they are.
-    let b = s.as_bytes();
-    if b.len() <= max
-        && b.first() != Some(&b' ')
-        && b.last() != Some(&b' ')
-        && b.iter().all(|&c| c.is_ascii_graphic() || c == b' ')
-        && !b.windows(2).any(|w| w == b"  ")
-    {
+    if is_one_line(s, max) {
         return s.to_string();
     }
     let line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -786,6 +796,23 @@ fn one_line(s: &str, max: usize) -> String {
     out.truncate(out.trim_end().len());
     out.push(ELLIPSIS);
     out
+}
+
+/// [`one_line`] of a string the caller gives up: kept as it is (not copied)
+/// when it already is one.
+fn one_line_owned(s: String, max: usize) -> String {
+    if is_one_line(&s, max) { s } else { one_line(&s, max) }
+}
+
+/// Whether `s` is what [`one_line`] makes of it: most labels are short
+/// single-spaced ASCII already.
+fn is_one_line(s: &str, max: usize) -> bool {
+    let b = s.as_bytes();
+    b.len() <= max
+        && b.first() != Some(&b' ')
+        && b.last() != Some(&b' ')
+        && b.iter().all(|&c| c.is_ascii_graphic() || c == b' ')
+        && !b.windows(2).any(|w| w == b"  ")
 }
 
 /// Splits mrkdwn into pieces of at most `max` characters: at the last line
@@ -832,9 +859,9 @@ fn push_piece(out: &mut Vec<String>, piece: &str) {
 /// Buttons as actions blocks of at most 25, each with action ids unique in
 /// its block. A button whose action id or value exceeds Slack's limits cannot
 /// be shortened without breaking what it does, so it is left out and logged.
-fn actions_blocks(buttons: &[Button]) -> Vec<Kit> {
-    let usable: Vec<&Button> = buttons
-        .iter()
+fn actions_blocks(buttons: Vec<Button>) -> Vec<Kit> {
+    let usable: Vec<Button> = buttons
+        .into_iter()
         .filter(|b| {
             let ok = !b.action_id.is_empty()
                 && b.action_id.chars().count() <= MAX_ID
@@ -852,14 +879,17 @@ fn actions_blocks(buttons: &[Button]) -> Vec<Kit> {
         })
         .collect();
     let mut blocks = Vec::new();
-    for chunk in usable.chunks(MAX_ACTIONS) {
-        let mut seen: HashSet<String> = HashSet::new();
+    let mut usable = usable.into_iter().peekable();
+    while usable.peek().is_some() {
+        // At most 25 a block: the ids already taken are searched in a list.
         let mut elements: Vec<Element> = Vec::new();
-        for (i, b) in chunk.iter().enumerate() {
-            let mut id = b.action_id.clone();
+        for (i, b) in usable.by_ref().take(MAX_ACTIONS).enumerate() {
+            let taken = |id: &str| elements.iter().any(|e| matches!(e, Element::Button { action_id, .. } if action_id == id));
+            let mut id = b.action_id;
+            let base = id.clone();
             let mut n = i + 1;
-            while seen.contains(&id) {
-                id = format!("{}{ACTION_SUFFIX}{n}", b.action_id);
+            while taken(&id) {
+                id = format!("{base}{ACTION_SUFFIX}{n}");
                 n += 1;
             }
             if id.chars().count() > MAX_ID {
@@ -869,19 +899,18 @@ fn actions_blocks(buttons: &[Button]) -> Vec<Kit> {
                 );
                 continue;
             }
-            seen.insert(id.clone());
             elements.push(Element::Button {
                 action_id: id,
-                text: plain(one_line(&b.label, MAX_BUTTON_TEXT)),
-                value: (!b.value.is_empty()).then(|| b.value.clone()),
+                text: plain(one_line_owned(b.label, MAX_BUTTON_TEXT)),
+                value: (!b.value.is_empty()).then_some(b.value),
                 style: b.style.map(|style| match style {
                     ButtonStyle::Primary => Style::Primary,
                     ButtonStyle::Danger => Style::Danger,
                 }),
-                confirm: b.confirm.as_ref().map(|text| {
+                confirm: b.confirm.map(|text| {
                     Box::new(Confirm {
                         title: plain(one_line("Are you sure?", MAX_CONFIRM_TITLE)),
-                        text: plain(one_line(text, MAX_CONFIRM_TEXT)),
+                        text: plain(one_line_owned(text, MAX_CONFIRM_TEXT)),
                         confirm: plain("Yes".to_string()),
                         deny: plain("Cancel".to_string()),
                     })
@@ -897,24 +926,27 @@ fn actions_blocks(buttons: &[Button]) -> Vec<Kit> {
 
 /// A pick-one list as an actions block with one static select: at most 100
 /// options, option text 75 and value 150 characters (longer values are dropped).
-fn select_block(select: &Select) -> Option<Kit> {
+fn select_block(select: Select) -> Option<Kit> {
+    if select.action_id.is_empty() || select.action_id.chars().count() > MAX_ID {
+        return None;
+    }
     let options: Vec<Choice> = select
         .options
-        .iter()
+        .into_iter()
         .filter(|(_, value)| !value.is_empty() && value.chars().count() <= MAX_OPTION_VALUE)
         .take(MAX_OPTIONS)
         .map(|(label, value)| Choice {
-            text: plain(one_line(label, MAX_OPTION_TEXT)),
-            value: value.clone(),
+            text: plain(one_line_owned(label, MAX_OPTION_TEXT)),
+            value,
         })
         .collect();
-    if options.is_empty() || select.action_id.is_empty() || select.action_id.chars().count() > MAX_ID {
+    if options.is_empty() {
         return None;
     }
     Some(Kit::Actions {
         elements: vec![Element::StaticSelect {
-            action_id: select.action_id.clone(),
-            placeholder: plain(one_line(&select.placeholder, MAX_PLACEHOLDER)),
+            action_id: select.action_id,
+            placeholder: plain(one_line_owned(select.placeholder, MAX_PLACEHOLDER)),
             options,
         }],
     })
@@ -928,27 +960,27 @@ struct Rendered {
 
 /// Every block of the reply, valid by Slack's limits, at most `max_blocks`,
 /// and (`with_text`) the `text` fallback, written in the same walk.
-fn render(reply: &Reply, max_blocks: usize, with_text: bool) -> Rendered {
-    let mut blocks: Vec<Kit> = Vec::new();
+fn render(reply: Reply, max_blocks: usize, with_text: bool) -> Rendered {
+    let mut blocks: Vec<Kit> = Vec::with_capacity(reply.blocks.len() + 2);
     let mut fallback = Fallback {
-        out: String::new(),
+        out: String::with_capacity(if with_text { 1024 } else { 0 }),
         on: with_text,
         first: true,
     };
-    for b in &reply.blocks {
+    for b in reply.blocks {
         match b {
             Block::Header(h) => {
                 if let Some(fb) = fallback.next_block() {
-                    escape_into(fb, h);
+                    escape_into(fb, &h);
                 }
-                let text = one_line(h, MAX_HEADER_TEXT);
+                let text = one_line_owned(h, MAX_HEADER_TEXT);
                 if !text.is_empty() {
                     blocks.push(Kit::Header { text: plain(text) });
                 }
             }
             Block::Section(t) => {
                 fallback.next_block();
-                for piece in split_mrkdwn(mrkdwn(t, &mut fallback), MAX_SECTION_TEXT) {
+                for piece in split_mrkdwn(mrkdwn(&t, &mut fallback), MAX_SECTION_TEXT) {
                     blocks.push(Kit::Section {
                         text: Mrkdwn { text: piece },
                     });
@@ -956,7 +988,7 @@ fn render(reply: &Reply, max_blocks: usize, with_text: bool) -> Rendered {
             }
             Block::Context(t) => {
                 fallback.next_block();
-                let text = truncate(mrkdwn(t, &mut fallback).trim(), MAX_CONTEXT_TEXT);
+                let text = truncate(mrkdwn(&t, &mut fallback).trim(), MAX_CONTEXT_TEXT);
                 if !text.is_empty() {
                     blocks.push(Kit::Context {
                         elements: [Mrkdwn { text }],
@@ -1345,13 +1377,13 @@ mod tests {
         /// the walk of its own said.
         #[test]
         fn the_fallback_is_the_same_as_first_written(reply in any_reply()) {
-            prop_assert_eq!(render(&reply, MAX_MESSAGE_BLOCKS, true).text, fallback_as_first_written(&reply));
+            prop_assert_eq!(render(reply.clone(), MAX_MESSAGE_BLOCKS, true).text, fallback_as_first_written(&reply));
         }
 
         /// The answer written by hand is the JSON serde writes for it.
         #[test]
         fn the_command_answer_is_written_as_serde_writes_it(reply in any_reply()) {
-            let response = CommandResponse::new(&reply);
+            let response = CommandResponse::new(reply.clone());
             let ours: Value = serde_json::from_slice(&response.to_json()).unwrap();
             prop_assert_eq!(ours, serde_json::to_value(&response).unwrap());
         }
@@ -1380,14 +1412,14 @@ mod tests {
         /// the command answer and the Web API calls send the same blocks.
         #[test]
         fn our_blocks_are_the_json_of_slack_morphisms(reply in any_reply()) {
-            let Rendered { blocks, text } = render(&reply, MAX_MESSAGE_BLOCKS, true);
+            let Rendered { blocks, text } = render(reply.clone(), MAX_MESSAGE_BLOCKS, true);
             let ours = serde_json::to_value(&blocks).unwrap();
             let theirs: Vec<SlackBlock> = blocks.into_iter().map(SlackBlock::from).collect();
             prop_assert_eq!(&ours, &serde_json::to_value(&theirs).unwrap());
             prop_assert!(validate_blocks(&ours, MAX_MESSAGE_BLOCKS).is_empty());
-            let content = serde_json::to_value(message(&reply)).unwrap();
+            let content = serde_json::to_value(message(reply.clone())).unwrap();
             prop_assert_eq!(&content["text"], &Value::String(text));
-            let response = serde_json::to_value(CommandResponse::new(&reply)).unwrap();
+            let response = serde_json::to_value(CommandResponse::new(reply.clone())).unwrap();
             prop_assert_eq!(&response["text"], &content["text"]);
             prop_assert_eq!(response.get("blocks"), content.get("blocks"));
         }
@@ -1427,7 +1459,7 @@ mod tests {
 
     /// [`CommandResponse`] as the JSON value Slack receives.
     fn command_response(reply: &Reply) -> Value {
-        serde_json::to_value(CommandResponse::new(reply)).unwrap()
+        serde_json::to_value(CommandResponse::new(reply.clone())).unwrap()
     }
 
     fn blocks_json(reply: &Reply) -> Value {
@@ -1560,7 +1592,7 @@ mod tests {
     #[test]
     fn message_carries_the_same_blocks_and_text_as_the_command_response() {
         let reply = agenda_reply();
-        let content = message(&reply);
+        let content = message(reply.clone());
         let as_json = serde_json::to_value(&content).unwrap_or_default();
         let response = command_response(&reply);
         assert_eq!(as_json["blocks"], response["blocks"]);
@@ -1591,7 +1623,7 @@ mod tests {
         let body = command_response(&Reply::new());
         assert!(body.get("blocks").is_none());
         assert!(!body["text"].as_str().unwrap_or_default().is_empty());
-        let content = message(&Reply::new());
+        let content = message(Reply::new());
         assert!(content.blocks.is_none());
         assert!(content.text.is_some());
     }
@@ -1797,10 +1829,10 @@ mod tests {
         for i in 0..200 {
             reply = reply.section(format!("point {i}"));
         }
-        let blocks = serde_json::to_value(home_blocks(&reply)).unwrap_or_default();
+        let blocks = serde_json::to_value(home_blocks(reply)).unwrap_or_default();
         assert!(validate_blocks(&blocks, MAX_VIEW_BLOCKS).is_empty());
         assert_eq!(blocks.as_array().map(Vec::len), Some(99));
-        let small = serde_json::to_value(home_blocks(&agenda_reply())).unwrap_or_default();
+        let small = serde_json::to_value(home_blocks(agenda_reply())).unwrap_or_default();
         assert_eq!(small, blocks_json(&agenda_reply()));
     }
 

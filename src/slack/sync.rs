@@ -110,7 +110,7 @@ async fn try_refresh(st: &SlackAppState, team_id: &str, changed: &[SeriesId]) ->
         if let Err(e) = st
             .slack
             .api
-            .update_message(&token, team_id, &posted.channel, &posted.ts, render::message(&reply))
+            .update_message(&token, team_id, &posted.channel, &posted.ts, render::message(reply))
             .await
         {
             tracing::warn!(error = %e, meeting.id = %posted.meeting_id, "posted agenda not updated");
@@ -154,7 +154,7 @@ pub async fn publish_home(st: &SlackAppState, ws: &Workspace, person: Person) {
     if let Err(e) = st
         .slack
         .api
-        .publish_home(&token, &ws.external_id, &user, render::home_blocks(&reply))
+        .publish_home(&token, &ws.external_id, &user, render::home_blocks(reply))
         .await
     {
         tracing::warn!(error = %e, "App Home not published");
@@ -190,7 +190,7 @@ pub async fn post_agenda(
     match st
         .slack
         .api
-        .post_message(&token, team_id, channel, render::message(reply))
+        .post_message(&token, team_id, channel, render::message(reply.clone()))
         .await
     {
         Ok(ts) => {

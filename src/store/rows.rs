@@ -9,6 +9,76 @@ use chrono_tz::Tz;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+/// A short text column (an enum's name, a date) read without a heap
+/// allocation: rows of talking points and action items have two each, and an
+/// agenda reads forty rows. Longer text does not decode (an error, as any
+/// other corrupt value).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct Tag {
+    len: u8,
+    bytes: [u8; Tag::CAPACITY],
+}
+
+impl Tag {
+    const CAPACITY: usize = 23;
+
+    pub(super) fn new(s: &str) -> Option<Tag> {
+        let mut bytes = [0; Tag::CAPACITY];
+        bytes.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
+        Some(Tag {
+            len: s.len() as u8,
+            bytes,
+        })
+    }
+
+    fn too_long(s: &str) -> String {
+        format!("{:?}… is longer than {} bytes", s.chars().take(40).collect::<String>(), Tag::CAPACITY)
+    }
+}
+
+impl std::ops::Deref for Tag {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // Copied from a `&str` whole: valid UTF-8 by construction.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl rusqlite::types::FromSql for Tag {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let s = value.as_str()?;
+        Tag::new(s).ok_or_else(|| rusqlite::types::FromSqlError::Other(Tag::too_long(s).into()))
+    }
+}
+
+impl<DB: sqlx::Database> sqlx::Type<DB> for Tag
+where
+    str: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as sqlx::Type<DB>>::type_info()
+    }
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for Tag
+where
+    &'r str: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+        let s = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
+        Tag::new(s).ok_or_else(|| Tag::too_long(s).into())
+    }
+}
+
 /// A row struct decoded by sqlx (`FromRow`) and by the inline SQLite reads
 /// (`FromLite`), both by column name, written once.
 macro_rules! row {
@@ -116,7 +186,7 @@ pub fn decode_cadence(s: &str) -> Option<Cadence> {
 row! {
     pub(super) struct WorkspaceRow {
         id: i64,
-        platform: String,
+        platform: Tag,
         external_id: String,
         name: String,
         overdue_after_days: i64,
@@ -154,7 +224,7 @@ row! {
         work_start_min: i64,
         work_end_min: i64,
         nudges: bool,
-        away_until: Option<String>,
+        away_until: Option<Tag>,
         profile_refreshed_at: Option<i64>,
         /// The case-folded display name, for lookups only.
         #[allow(dead_code)]
@@ -225,8 +295,8 @@ row! {
         duration_minutes: i64,
         template: Option<String>,
         lead_minutes: i64,
-        state: String,
-        anchor_date: String,
+        state: Tag,
+        anchor_date: Tag,
         created_at: i64,
         /// Scheduler bookkeeping, not part of the domain's `Series`.
         #[allow(dead_code)]
@@ -275,7 +345,7 @@ row! {
         series_id: i64,
         slot: i64,
         scheduled_at: i64,
-        state: String,
+        state: Tag,
         skip_reason: Option<String>,
         closed_at: Option<i64>,
     }
@@ -312,9 +382,9 @@ row! {
         meeting_id: i64,
         author_id: i64,
         text: String,
-        category: String,
+        category: Tag,
         position: i64,
-        state: String,
+        state: Tag,
         rollover_count: i64,
         origin_meeting_id: i64,
         created_at: i64,
@@ -393,8 +463,8 @@ row! {
         owner_id: i64,
         created_by: i64,
         text: String,
-        due: Option<String>,
-        state: String,
+        due: Option<Tag>,
+        state: Tag,
         created_at: i64,
         completed_at: Option<i64>,
     }
@@ -494,6 +564,21 @@ impl TryFrom<RequestRow> for MeetingRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_holds_short_text_exactly_and_refuses_longer() {
+        for s in ["", "open", "2026-12-04", "rescheduled", "ü€ and 123456789012"] {
+            assert!(s.len() <= Tag::CAPACITY);
+            assert_eq!(&*Tag::new(s).unwrap(), s);
+        }
+        assert!(Tag::new(&"x".repeat(Tag::CAPACITY + 1)).is_none());
+        // Through both decoders: a value too long for a tag is an error, not a cut.
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let short: Tag = c.query_row("select 'discussed'", [], |r| r.get(0)).unwrap();
+        assert_eq!(&*short, "discussed");
+        let long = c.query_row("select printf('%.30c', 'x')", [], |r| r.get::<_, Tag>(0));
+        assert!(long.is_err(), "{long:?}");
+    }
 
     #[test]
     fn every_cadence_survives_encoding() {
