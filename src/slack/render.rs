@@ -884,7 +884,11 @@ fn actions_blocks(buttons: Vec<Button>) -> Vec<Kit> {
         // At most 25 a block: the ids already taken are searched in a list.
         let mut elements: Vec<Element> = Vec::new();
         for (i, b) in usable.by_ref().take(MAX_ACTIONS).enumerate() {
-            let taken = |id: &str| elements.iter().any(|e| matches!(e, Element::Button { action_id, .. } if action_id == id));
+            let taken = |id: &str| {
+                elements
+                    .iter()
+                    .any(|e| matches!(e, Element::Button { action_id, .. } if action_id == id))
+            };
             let mut id = b.action_id;
             let base = id.clone();
             let mut n = i + 1;

@@ -72,7 +72,12 @@ impl ChatSender for SlackSender {
             let (channel, ts) = self
                 .slack
                 .api
-                .post_dm(&token, &workspace.external_id, &to.external_id, render::message(reply.clone()))
+                .post_dm(
+                    &token,
+                    &workspace.external_id,
+                    &to.external_id,
+                    render::message(reply.clone()),
+                )
                 .await
                 .map_err(sort)?;
             Ok(Sent { channel, ts })

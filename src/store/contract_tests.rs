@@ -735,12 +735,34 @@ contract!(action_items_are_listed_and_completed_once, |db| {
         .map(|x| x.id)
         .collect();
     assert_eq!(open, [b.id, a.id], "dated first");
+    // Earliest due date first, whatever the order they were added in; the
+    // undated ones last, as they were added.
+    let c = db
+        .add_action_item(s.id, mt.id, m.id, m.id, "soonest", Some(d - Duration::days(1)), t0())
+        .await
+        .unwrap();
+    let e = db
+        .add_action_item(s.id, mt.id, m.id, m.id, "some day", None, t0())
+        .await
+        .unwrap();
+    let open: Vec<_> = db
+        .open_action_items_for_series(s.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(open, [c.id, b.id, a.id, e.id]);
+    let agenda = db.agenda_content(mt.id, s.id, m.id).await.unwrap();
+    assert_eq!(agenda.items.iter().map(|x| x.id).collect::<Vec<_>>(), open);
+    assert!(db.complete_action_item(c.id, t0()).await.unwrap());
+    assert!(db.complete_action_item(e.id, t0()).await.unwrap());
     assert_eq!(db.open_action_items_owned_by(ws.id, r.id).await.unwrap().len(), 2);
     assert!(db.open_action_items_owned_by(ws.id, m.id).await.unwrap().is_empty());
     assert!(db.complete_action_item(a.id, t0()).await.unwrap());
     assert!(!db.complete_action_item(a.id, t0()).await.unwrap());
     assert_eq!(db.action_item(a.id).await.unwrap().unwrap().state, ActionState::Done);
-    assert_eq!(db.action_items_created_in(mt.id).await.unwrap().len(), 2);
+    assert_eq!(db.action_items_created_in(mt.id).await.unwrap().len(), 4);
     let stats = db
         .series_stats(
             s.id,

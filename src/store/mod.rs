@@ -324,8 +324,9 @@ const POINTS_OF_MEETING: &str = "select * from talking_points where meeting_id =
 const COMMENTS_OF_MEETING: &str = "select c.id, c.talking_point_id, c.author_id, c.text, c.created_at
     from comments c join talking_points t on t.id = c.talking_point_id
     where t.meeting_id = $1 order by c.id";
-const OPEN_ITEMS_OF_SERIES: &str = "select * from action_items where series_id = $1 and state = 'open'
-    order by case when due is null then 1 else 0 end, due, id";
+/// A 1:1's open action items, in no order: [`open_items_of`] puts them in
+/// the agenda's (the sort in SQL was a temporary B-tree on every read).
+const OPEN_ITEMS_OF_SERIES: &str = "select * from action_items where series_id = $1 and state = 'open'";
 const NOTES_OF_AUTHOR: &str = "select id, meeting_id, author_id, text, created_at from private_notes
     where meeting_id = $1 and author_id = $2 order by id";
 
@@ -1237,7 +1238,7 @@ impl Db {
 
     pub async fn open_action_items_for_series(&self, series: SeriesId) -> Result<Vec<ActionItem>> {
         let rows: Vec<ActionRow> = read!(self, all OPEN_ITEMS_OF_SERIES, series.0)?;
-        rows.into_iter().map(TryInto::try_into).collect()
+        open_items_of(rows)
     }
 
     pub async fn open_action_items_owned_by(&self, ws: WorkspaceId, person: PersonId) -> Result<Vec<ActionItem>> {
@@ -1489,9 +1490,17 @@ fn agenda_of((attendance, points, comments, items, notes): AgendaRows) -> Result
         attendance: attendance.into_iter().map(PersonId).collect(),
         points: points.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
         comments: comments.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
-        items: items.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+        items: open_items_of(items)?,
         notes: notes.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
     })
+}
+
+/// Open action items ([`OPEN_ITEMS_OF_SERIES`]) in the agenda's order: by
+/// due date, those without one last, then as they were added.
+fn open_items_of(rows: Vec<ActionRow>) -> Result<Vec<ActionItem>> {
+    let mut items: Vec<ActionItem> = rows.into_iter().map(TryInto::try_into).collect::<Result<_>>()?;
+    items.sort_unstable_by_key(|a| (a.due.is_none(), a.due, a.id));
+    Ok(items)
 }
 
 /// [`PartnershipRows`] read on a SQLite connection (inside a snapshot).

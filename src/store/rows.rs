@@ -32,7 +32,11 @@ impl Tag {
     }
 
     fn too_long(s: &str) -> String {
-        format!("{:?}… is longer than {} bytes", s.chars().take(40).collect::<String>(), Tag::CAPACITY)
+        format!(
+            "{:?}… is longer than {} bytes",
+            s.chars().take(40).collect::<String>(),
+            Tag::CAPACITY
+        )
     }
 }
 
