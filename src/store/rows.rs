@@ -32,11 +32,7 @@ impl Tag {
     }
 
     fn too_long(s: &str) -> String {
-        format!(
-            "{:?}… is longer than {} bytes",
-            s.chars().take(40).collect::<String>(),
-            Tag::CAPACITY
-        )
+        format!("a text of {} bytes where at most {} fit", s.len(), Tag::CAPACITY)
     }
 }
 
