@@ -715,6 +715,11 @@ contract!(an_agenda_read_together_is_its_parts, |db| {
     assert_eq!(got.notes[0].text, "maria's", "only the viewer's own notes");
 });
 
+async fn open_item_ids(db: &Db, s: SeriesId) -> Vec<ActionItemId> {
+    let items = db.open_action_items_for_series(s).await.unwrap();
+    items.into_iter().map(|x| x.id).collect()
+}
+
 contract!(action_items_are_listed_and_completed_once, |db| {
     let Pair { ws, m, r, s } = pair(&db).await;
     let (mt, _) = db.insert_meeting(s.id, t0(), t0()).await.unwrap();
@@ -727,14 +732,7 @@ contract!(action_items_are_listed_and_completed_once, |db| {
         .add_action_item(s.id, mt.id, r.id, m.id, "sooner", Some(d), t0())
         .await
         .unwrap();
-    let open: Vec<_> = db
-        .open_action_items_for_series(s.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|x| x.id)
-        .collect();
-    assert_eq!(open, [b.id, a.id], "dated first");
+    assert_eq!(open_item_ids(&db, s.id).await, [b.id, a.id], "dated first");
     // Earliest due date first, whatever the order they were added in; the
     // undated ones last, as they were added.
     let c = db
@@ -745,13 +743,7 @@ contract!(action_items_are_listed_and_completed_once, |db| {
         .add_action_item(s.id, mt.id, m.id, m.id, "some day", None, t0())
         .await
         .unwrap();
-    let open: Vec<_> = db
-        .open_action_items_for_series(s.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|x| x.id)
-        .collect();
+    let open = open_item_ids(&db, s.id).await;
     assert_eq!(open, [c.id, b.id, a.id, e.id]);
     let agenda = db.agenda_content(mt.id, s.id, m.id).await.unwrap();
     assert_eq!(agenda.items.iter().map(|x| x.id).collect::<Vec<_>>(), open);
