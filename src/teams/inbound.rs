@@ -21,11 +21,14 @@ use super::activity::Activity;
 use super::cards::{self, CardContext};
 use super::sender::message_activity;
 use crate::commands::objects::{ObjectAction, agenda_view};
-use crate::commands::{self, Actor, Ctx, Directory, DirectoryFuture, parse_error_reply, resolve_caller};
+use crate::commands::{
+    self, Actor, Ctx, Directory, DirectoryFuture, parse_error_reply, reads_with_caller, resolve_caller,
+};
 use crate::domain::grammar;
 use crate::domain::model::{Platform, Profile, Workspace};
 use crate::domain::reply::Outcome;
 use crate::domain::reply::Reply;
+use crate::store::CallerWith;
 use crate::store::SeenConversation;
 use crate::teams::connector::{RetryPolicy, with_retries};
 use axum::body::Bytes;
@@ -128,26 +131,21 @@ impl Directory for ActivityDirectory<'_> {
 }
 
 /// The workspace (tenant) and person behind an activity, with their
-/// conversation reference refreshed.
-async fn actor(
+/// conversation reference refreshed, and what `with` asks to be read
+/// beside them (see [`reads_with_caller`]).
+async fn actor_with(
     st: &TeamsAppState,
     ctx: &Ctx<'_>,
     activity: &Activity,
     service_url: &str,
+    with: CallerWith,
 ) -> Result<Option<Actor>, commands::CommandError> {
     let (Some(tenant), false) = (activity.tenant_id(), activity.from.id.is_empty()) else {
         return Ok(None);
     };
     let name = activity.from.name.clone().unwrap_or_default();
-    let Actor { workspace, person, .. } = resolve_caller(
-        ctx,
-        tenant,
-        "",
-        &activity.from.id,
-        &name,
-        crate::store::CallerWith::Nothing,
-    )
-    .await?;
+    let actor = resolve_caller(ctx, tenant, "", &activity.from.id, &name, with).await?;
+    let person = &actor.person;
     let now = st.app.clock.now();
     ctx.db
         .saw_teams_conversation(
@@ -166,7 +164,17 @@ async fn actor(
         .await?;
     // Whatever waited for this person to install the app can go now.
     ctx.db.wake_deliveries_for(person.id, now).await?;
-    Ok(Some(Actor::new(workspace, person)))
+    Ok(Some(actor))
+}
+
+/// [`actor_with`] reading nothing beside the caller.
+async fn actor(
+    st: &TeamsAppState,
+    ctx: &Ctx<'_>,
+    activity: &Activity,
+    service_url: &str,
+) -> Result<Option<Actor>, commands::CommandError> {
+    actor_with(st, ctx, activity, service_url, CallerWith::Nothing).await
 }
 
 fn ctx<'a>(st: &'a TeamsAppState, directory: &'a ActivityDirectory<'a>, line: &'a str) -> Ctx<'a> {
@@ -191,10 +199,16 @@ async fn message(st: &TeamsAppState, activity: &Activity, service_url: &str) -> 
         mentions: activity.mentions(),
     };
     let ctx = ctx(st, &directory, &line);
-    let Some(actor) = actor(st, &ctx, activity, service_url).await? else {
+    let parsed = grammar::parse(&line);
+    // A command on the caller's only 1:1 has it read with the caller.
+    let with = match &parsed {
+        Ok(c) => reads_with_caller(c, ctx.now),
+        Err(_) => CallerWith::Nothing,
+    };
+    let Some(actor) = actor_with(st, &ctx, activity, service_url, with).await? else {
         return Ok(());
     };
-    let outcome = match grammar::parse(&line) {
+    let outcome = match parsed {
         Ok(command) => commands::apply(&ctx, &actor, command).await?,
         Err(e) => parse_error_reply(ctx.invocation, &e).into(),
     };
