@@ -895,6 +895,31 @@ async fn a_database_that_was_never_migrated_is_not_ready() {
     let _ = std::fs::remove_file(path);
 }
 
+/// PostgreSQL connections are not pinged on their way out of the pool when
+/// they went back moments ago (two round trips saved per statement), but one
+/// that rested longer is, so a connection the server dropped meanwhile (a
+/// restart, an idle timeout) is replaced instead of failing a request.
+#[tokio::test]
+async fn a_postgres_connection_dropped_while_idle_is_replaced_not_reported() {
+    use sqlx::Connection;
+    let Some((db, url)) = crate::store::testing::fresh_postgres_with_url().await else {
+        return;
+    };
+    db.ensure_workspace(Platform::Slack, "T1", "Acme").await.unwrap();
+    tokio::time::sleep(PG_PING_AFTER_IDLE + std::time::Duration::from_millis(200)).await;
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let dropped: Vec<bool> = sqlx::query_scalar(
+        "select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(dropped.iter().any(|d| *d), "the pool's idle connections were dropped");
+    let ws = db.workspace_by_external(Platform::Slack, "T1").await;
+    assert_eq!(ws.unwrap().unwrap().name, "Acme");
+}
+
 /// The lookups on every request read by index on SQLite, never the whole
 /// workspace (they did: see BENCHMARKS.md).
 #[tokio::test]

@@ -269,6 +269,10 @@ pub struct AgendaContent {
     pub notes: Vec<PrivateNote>,
 }
 
+/// How long a PostgreSQL connection may rest in the pool and still be used
+/// without a ping first (it was pinged when it went back).
+const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// A person's 1:1s. `+workspace_id` keeps SQLite's planner off the
 /// workspace index (a scan of every 1:1 of the workspace) and on the two
 /// person indexes (a multi-index OR); PostgreSQL reads the unary plus as a
@@ -420,6 +424,21 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
+                // sqlx pings a connection when it goes back to the pool
+                // (always) and, by default, again when it is taken out: two
+                // extra round trips around every statement. One that went
+                // back moments ago was pinged then; only a connection idle
+                // for longer (the server may have dropped it) is pinged
+                // before use, and replaced if it does not answer.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PG_PING_AFTER_IDLE {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(opts)
                 .await?;
             Ok(Db::Postgres(pool))
