@@ -120,14 +120,33 @@ mod tests {
     }
 
     impl Captured {
+        /// A capture installed as this thread's subscriber (as `init` builds
+        /// it) until the guard is dropped.
+        fn install(format: LogFormat, filter: &str, ansi: bool) -> (Captured, tracing::subscriber::DefaultGuard) {
+            let logs = Captured::default();
+            let subscriber = crate::telemetry::subscriber(format, EnvFilter::new(filter), logs.clone(), ansi);
+            (logs, tracing::subscriber::set_default(subscriber))
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+
         fn lines(&self) -> Vec<serde_json::Value> {
-            let bytes = self.0.lock().unwrap().clone();
-            String::from_utf8(bytes)
-                .unwrap()
+            self.text()
                 .lines()
                 .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
                 .collect()
         }
+    }
+
+    /// `GET /readyz`, with this `x-request-id` if any.
+    fn readyz(request_id: Option<&str>) -> Request {
+        let mut req = Request::builder().uri("/readyz");
+        if let Some(id) = request_id {
+            req = req.header("x-request-id", id);
+        }
+        req.body(Body::empty()).unwrap()
     }
 
     /// The `request_id` of the request span among a JSON line's spans.
@@ -152,26 +171,12 @@ mod tests {
     #[tokio::test]
     async fn json_log_lines_of_a_request_carry_its_request_id() {
         let app = app_that_warns_on_readyz().await;
-        let logs = Captured::default();
-        let _scope = tracing::subscriber::set_default(crate::telemetry::subscriber(
-            LogFormat::Json,
-            EnvFilter::new("debug"),
-            logs.clone(),
-            false,
-        ));
+        let (logs, _scope) = Captured::install(LogFormat::Json, "debug", false);
 
-        let req = Request::builder()
-            .uri("/readyz")
-            .header("x-request-id", "edge-42")
-            .body(Body::empty())
-            .unwrap();
-        let res = app.clone().oneshot(req).await.unwrap();
+        let res = app.clone().oneshot(readyz(Some("edge-42"))).await.unwrap();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()["x-request-id"], "edge-42");
-        let res = app
-            .oneshot(Request::builder().uri("/readyz").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let res = app.oneshot(readyz(None)).await.unwrap();
         let made = res.headers()["x-request-id"].to_str().unwrap().to_string();
         assert_eq!(made.len(), 36, "a UUID: {made}");
 
@@ -198,20 +203,9 @@ mod tests {
     async fn text_log_lines_name_their_request_and_are_plain_unless_colours_are_asked_for() {
         let app = app_that_warns_on_readyz().await;
         for ansi in [false, true] {
-            let logs = Captured::default();
-            let _scope = tracing::subscriber::set_default(crate::telemetry::subscriber(
-                LogFormat::Text,
-                EnvFilter::new("info"),
-                logs.clone(),
-                ansi,
-            ));
-            let req = Request::builder()
-                .uri("/readyz")
-                .header("x-request-id", "edge-7")
-                .body(Body::empty())
-                .unwrap();
-            app.clone().oneshot(req).await.unwrap();
-            let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+            let (logs, _scope) = Captured::install(LogFormat::Text, "info", ansi);
+            app.clone().oneshot(readyz(Some("edge-7"))).await.unwrap();
+            let text = logs.text();
             let line = text
                 .lines()
                 .find(|l| l.contains("readiness: database unreachable"))
