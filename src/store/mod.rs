@@ -584,12 +584,10 @@ impl Db {
                     Some(CallerRow(ws, p)) => (Some(ws), p),
                     None => (None, None),
                 };
-                let (Some(ws_row), Some(p_row)) = (&ws, &p) else {
+                // Nothing more to read for an unknown caller, or when nothing is asked.
+                let (Some(ws_row), Some(p_row), false) = (&ws, &p, with == CallerWith::Nothing) else {
                     return Ok((ws, p, None, None));
                 };
-                if with == CallerWith::Nothing {
-                    return Ok((ws, p, None, None));
-                }
                 let partnerships = lite_partnerships(c, ws_row.id(), p_row.id(), false)?;
                 // The only 1:1's earliest pending meeting not over yet: the one
                 // the agenda command shows unless the cadence has an earlier
