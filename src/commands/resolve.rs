@@ -126,13 +126,13 @@ async fn resolve_known_actor(
 }
 
 /// What to read with the caller for `command` (parsed before the caller is
-/// read): the caller's 1:1s for a command on their only one, and for
-/// `agenda` also the agenda it will show.
-pub fn reads_with_caller(command: &crate::domain::command::Command, now: DateTime<Utc>) -> CallerWith {
+/// read; `None` when it did not parse): the caller's 1:1s for a command on
+/// their only one, and for `agenda` also the agenda it will show.
+pub fn reads_with_caller(command: Option<&crate::domain::command::Command>, now: DateTime<Utc>) -> CallerWith {
     use crate::domain::command::Command;
     match command {
-        Command::Agenda { partner: None } => CallerWith::Agenda(now),
-        c if c.picks_the_callers_one_on_one() => CallerWith::OneOnOnes,
+        Some(Command::Agenda { partner: None }) => CallerWith::Agenda(now),
+        Some(c) if c.picks_the_callers_one_on_one() => CallerWith::OneOnOnes,
         _ => CallerWith::Nothing,
     }
 }
@@ -736,12 +736,13 @@ mod tests {
     fn what_is_read_with_the_caller_follows_the_command() {
         use crate::domain::grammar::parse;
         let now = chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap();
-        let with = |line: &str| reads_with_caller(&parse(line).unwrap(), now);
+        let with = |line: &str| reads_with_caller(Some(&parse(line).unwrap()), now);
         assert_eq!(with("agenda"), CallerWith::Agenda(now));
         assert_eq!(with("add ship it"), CallerWith::OneOnOnes);
         assert_eq!(with("held"), CallerWith::OneOnOnes);
         assert_eq!(with("agenda @sam"), CallerWith::Nothing);
         assert_eq!(with("history"), CallerWith::Nothing);
+        assert_eq!(reads_with_caller(None, now), CallerWith::Nothing, "did not parse");
     }
 
     /// The slash command reads the caller's 1:1s with the caller exactly

@@ -7,7 +7,6 @@ use crate::domain::grammar;
 use crate::domain::model::Platform;
 use crate::domain::reply::{Outcome, Reply};
 use crate::slack::verify::VerifiedSlackBody;
-use crate::store::CallerWith;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -75,10 +74,7 @@ pub async fn run_text(
     let result = async {
         let parsed = grammar::parse(&unescape(text));
         // A command on the caller's only 1:1 has it read with the caller.
-        let with = match &parsed {
-            Ok(c) => reads_with_caller(c, ctx.now),
-            Err(_) => CallerWith::Nothing,
-        };
+        let with = reads_with_caller(parsed.as_ref().ok(), ctx.now);
         let actor = resolve_caller(&ctx, team_id, team_name, user_id, user_name, with).await?;
         match parsed {
             Ok(command) => commands::apply(&ctx, &actor, command).await,

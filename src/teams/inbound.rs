@@ -201,10 +201,7 @@ async fn message(st: &TeamsAppState, activity: &Activity, service_url: &str) -> 
     let ctx = ctx(st, &directory, &line);
     let parsed = grammar::parse(&line);
     // A command on the caller's only 1:1 has it read with the caller.
-    let with = match &parsed {
-        Ok(c) => reads_with_caller(c, ctx.now),
-        Err(_) => CallerWith::Nothing,
-    };
+    let with = reads_with_caller(parsed.as_ref().ok(), ctx.now);
     let Some(actor) = actor_with(st, &ctx, activity, service_url, with).await? else {
         return Ok(());
     };
