@@ -749,7 +749,13 @@ contract!(action_items_are_listed_and_completed_once, |db| {
     assert_eq!(agenda.items.iter().map(|x| x.id).collect::<Vec<_>>(), open);
     assert!(db.complete_action_item(c.id, t0()).await.unwrap());
     assert!(db.complete_action_item(e.id, t0()).await.unwrap());
-    assert_eq!(db.open_action_items_owned_by(ws.id, r.id).await.unwrap().len(), 2);
+    let owned = db.open_action_items_owned_by(ws.id, r.id).await.unwrap();
+    assert_eq!(owned.len(), 2);
+    assert_eq!(
+        owned.iter().map(|x| x.id).collect::<Vec<_>>(),
+        [b.id, a.id],
+        "dated first"
+    );
     assert!(db.open_action_items_owned_by(ws.id, m.id).await.unwrap().is_empty());
     assert!(db.complete_action_item(a.id, t0()).await.unwrap());
     assert!(!db.complete_action_item(a.id, t0()).await.unwrap());

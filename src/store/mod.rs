@@ -329,7 +329,7 @@ const COMMENTS_OF_MEETING: &str = "select c.id, c.talking_point_id, c.author_id,
     from comments c join talking_points t on t.id = c.talking_point_id
     where t.meeting_id = $1 order by c.id";
 /// A 1:1's open action items, in no order: [`open_items_of`] puts them in
-/// the agenda's (the sort in SQL was a temporary B-tree on every read).
+/// order (the sort in SQL was a temporary B-tree on every read).
 const OPEN_ITEMS_OF_SERIES: &str = "select * from action_items where series_id = $1 and state = 'open'";
 const NOTES_OF_AUTHOR: &str = "select id, meeting_id, author_id, text, created_at from private_notes
     where meeting_id = $1 and author_id = $2 order by id";
@@ -1260,10 +1260,9 @@ impl Db {
 
     pub async fn open_action_items_owned_by(&self, ws: WorkspaceId, person: PersonId) -> Result<Vec<ActionItem>> {
         const Q: &str = "select a.* from action_items a join series s on s.id = a.series_id
-            where s.workspace_id = $1 and a.owner_id = $2 and a.state = 'open'
-            order by case when a.due is null then 1 else 0 end, a.due, a.id";
+            where s.workspace_id = $1 and a.owner_id = $2 and a.state = 'open'";
         let rows: Vec<ActionRow> = read!(self, all Q, ws.0, person.0)?;
-        rows.into_iter().map(TryInto::try_into).collect()
+        open_items_of(rows)
     }
 
     pub async fn action_items_created_in(&self, meeting: MeetingId) -> Result<Vec<ActionItem>> {
@@ -1512,8 +1511,8 @@ fn agenda_of((attendance, points, comments, items, notes): AgendaRows) -> Result
     })
 }
 
-/// Open action items ([`OPEN_ITEMS_OF_SERIES`]) in the agenda's order: by
-/// due date, those without one last, then as they were added.
+/// Open action items in the order they are listed everywhere: by due date,
+/// those without one last, then as they were added.
 fn open_items_of(rows: Vec<ActionRow>) -> Result<Vec<ActionItem>> {
     let mut items: Vec<ActionItem> = rows.into_iter().map(TryInto::try_into).collect::<Result<_>>()?;
     items.sort_unstable_by_key(|a| (a.due.is_none(), a.due, a.id));
