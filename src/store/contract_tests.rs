@@ -444,12 +444,10 @@ contract!(
             .await
             .unwrap();
         let sqlite = matches!(db, Db::Sqlite(_));
+        let read_as = |person, with| db.caller_with(Platform::Slack, "T1", person, with);
 
         let during = t0() + Duration::minutes(10);
-        let read = db
-            .caller_with(Platform::Slack, "T1", "U2", CallerWith::Agenda(during))
-            .await
-            .unwrap();
+        let read = read_as("U2", CallerWith::Agenda(during)).await.unwrap();
         assert_eq!((&read.workspace, &read.person), (&Some(ws.clone()), &Some(r.clone())));
         assert_eq!(
             read.partnerships,
@@ -464,10 +462,7 @@ contract!(
         }
         // Once that one is over (45 minutes), the next; the viewer's own notes only.
         let after = t0() + Duration::minutes(46);
-        let read = db
-            .caller_with(Platform::Slack, "T1", "U2", CallerWith::Agenda(after))
-            .await
-            .unwrap();
+        let read = read_as("U2", CallerWith::Agenda(after)).await.unwrap();
         if sqlite {
             let (id, content) = read.agenda.expect("read with the caller");
             assert_eq!(id, next.id);
@@ -480,34 +475,22 @@ contract!(
         }
         // Not asked for: none.
         for with in [CallerWith::Nothing, CallerWith::OneOnOnes] {
-            let read = db.caller_with(Platform::Slack, "T1", "U2", with).await.unwrap();
+            let read = read_as("U2", with).await.unwrap();
             assert_eq!(read.agenda, None);
             assert_eq!(read.partnerships.is_some(), with == CallerWith::OneOnOnes);
         }
         // No pending meeting left to show: none.
-        let read = db
-            .caller_with(
-                Platform::Slack,
-                "T1",
-                "U2",
-                CallerWith::Agenda(t0() + Duration::days(8)),
-            )
+        let read = read_as("U2", CallerWith::Agenda(t0() + Duration::days(8)))
             .await
             .unwrap();
         assert_eq!(read.agenda, None);
         // Two 1:1s: which one is the command's to find out.
         let r2 = db.upsert_profile(ws.id, &profile("U3", "chen"), t0()).await.unwrap();
         db.create_series(&new_series(ws.id, r.id, r2.id)).await.unwrap();
-        let read = db
-            .caller_with(Platform::Slack, "T1", "U2", CallerWith::Agenda(during))
-            .await
-            .unwrap();
+        let read = read_as("U2", CallerWith::Agenda(during)).await.unwrap();
         assert_eq!((read.partnerships.map(|pp| pp.len()), read.agenda), (Some(2), None));
         // An unknown caller: nothing read for them.
-        let read = db
-            .caller_with(Platform::Slack, "T1", "U9", CallerWith::Agenda(during))
-            .await
-            .unwrap();
+        let read = read_as("U9", CallerWith::Agenda(during)).await.unwrap();
         assert_eq!(
             read,
             CallerRead {
