@@ -25,6 +25,16 @@ pub enum Span {
     Newline,
 }
 
+impl Span {
+    /// What the span says, without its formatting (a line break for `Newline`).
+    pub fn text(&self) -> &str {
+        match self {
+            Span::Plain(t) | Span::Bold(t) | Span::User(t) | Span::BoldUser(t) | Span::Code(t) => t,
+            Span::Newline => "\n",
+        }
+    }
+}
+
 /// Rich text: a sequence of spans.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Text(pub Vec<Span>);
@@ -65,14 +75,7 @@ impl Text {
     }
     /// The text with no formatting at all (for fallbacks, logs and tests).
     pub fn to_plain(&self) -> String {
-        let mut out = String::new();
-        for s in &self.0 {
-            match s {
-                Span::Plain(t) | Span::Bold(t) | Span::User(t) | Span::BoldUser(t) | Span::Code(t) => out.push_str(t),
-                Span::Newline => out.push('\n'),
-            }
-        }
-        out
+        self.0.iter().map(Span::text).collect()
     }
 }
 

@@ -631,14 +631,7 @@ fn written_and_copied(out: &mut String, fallback: Option<&mut String>, write: im
 /// is neutralised once and copied, but no `*` or backticks.
 fn mrkdwn(text: &Text, fallback: &mut Fallback) -> String {
     // What the spans say, and a little room for escapes: one allocation.
-    let size: usize = text
-        .0
-        .iter()
-        .map(|span| match span {
-            Span::Plain(s) | Span::Bold(s) | Span::User(s) | Span::BoldUser(s) | Span::Code(s) => s.len() + 2,
-            Span::Newline => 1,
-        })
-        .sum();
+    let size: usize = text.0.iter().map(|span| span.text().len() + 2).sum();
     let mut out = String::with_capacity(size + size / 8);
     for span in &text.0 {
         let fb = fallback.open();
